@@ -1,0 +1,136 @@
+"Tests for mlworkflow.eda: planted leaks are flagged, honest churn columns are not, every task type profiles, outputs serialise."
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlworkflow.data import load_churn
+from mlworkflow.eda import Profile, profile
+from mlworkflow.problem import Problem, churn_problem
+
+
+@pytest.fixture(scope="module")
+def churn():
+    return load_churn()
+
+
+def test_honest_churn_has_no_leakage_suspects(churn):
+    p = profile(churn, churn_problem())
+    assert p.leakage == []
+    assert (p.association.strength < 0.8).all()
+    assert not p.association.suspect.any()
+
+
+def test_planted_leaks_are_flagged(churn):
+    rng = np.random.default_rng(0)
+    df = churn.sort_values("Churn", kind="stable").reset_index(drop=True)
+    df["row_id"] = np.arange(len(df))                                   # an ID assigned in outcome order
+    df["refund_score"] = (df.Churn == "Yes") + rng.normal(0, 0.3, len(df))  # a noisy copy of the target
+    spec = Problem.from_dict(churn_problem().to_dict() | {"id_cols": ["customerID", "row_id"]})
+    p = profile(df, spec)
+    found = {(f.check, f.column) for f in p.leakage}
+    assert found == {("near_perfect_feature", "refund_score"), ("id_predicts_target", "row_id")}
+    assert all(f.evidence and f.action for f in p.leakage)
+
+
+def test_string_id_sorted_by_target_is_flagged(churn):
+    df = churn.sort_values("Churn", kind="stable").reset_index(drop=True)
+    df["customerID"] = [f"C{i:06d}" for i in range(len(df))]
+    p = profile(df, churn_problem())
+    assert ("id_predicts_target", "customerID") in {(f.check, f.column) for f in p.leakage}
+
+
+def test_unlabelled_id_used_as_feature_is_flagged(churn):
+    df = churn.sort_values("Churn", kind="stable").reset_index(drop=True)
+    df["seq"] = np.arange(len(df)) * 1.0     # not marked as an identifier: still a near-perfect feature
+    p = profile(df, churn_problem())
+    assert ("near_perfect_feature", "seq") in {(f.check, f.column) for f in p.leakage}
+
+
+def test_post_outcome_columns(churn):
+    rng = np.random.default_rng(1)
+    days = pd.to_timedelta(rng.integers(0, 90, len(churn)), unit="D")
+    df = churn.assign(cancelled=(pd.Timestamp("2024-06-01") + days).where(churn.Churn == "Yes"))
+    p = profile(df, churn_problem(), cutoff="2024-01-01")
+    checks = {f.check for f in p.leakage if f.column == "cancelled"}
+    assert checks == {"presence_predicts_target", "after_cutoff"}
+
+
+def test_duplicates_across_splits(churn):
+    tr, te = churn.iloc[:4000], churn.iloc[3000:]
+    p = profile(churn, churn_problem(), splits={"train": tr, "test": te})
+    (f,) = p.leakage
+    assert f.check == "duplicate_across_splits" and int(f.evidence.split()[0]) >= 1000
+
+
+def test_regression_and_multiclass(churn):
+    df = churn.assign(TotalCharges=pd.to_numeric(churn.TotalCharges, errors="coerce"))
+    reg = Problem("charges", "regression", target="MonthlyCharges", id_cols=["customerID"])
+    p = profile(df.assign(leak=df.MonthlyCharges * 2 + 1), reg)
+    assert {(f.check, f.column) for f in p.leakage} == {("near_perfect_feature", "leak")}
+    assert p.association.loc["leak", "measure"] == "r2"
+    mc = Problem("contract", "multiclass", target="Contract", id_cols=["customerID"])
+    p2 = profile(df, mc)
+    assert set(p2.balance.index) == {"Month-to-month", "One year", "Two year"}
+    assert p2.leakage == []
+
+
+def test_quality_warnings():
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({"y": rng.random(n) < 0.05, "const": 1, "x": rng.normal(size=n),
+                       "mixed": pd.Series([1, "a"] * (n // 2), dtype=object),
+                       "city": [f"c{i}" for i in rng.integers(0, 200, n)]})
+    df.loc[:100, "x"] = np.nan
+    df.loc[5, "x"] = 1e6
+    df = pd.concat([df, df.head(10)], ignore_index=True)
+    p = profile(df, Problem("toy", "binary", target="y", positive_label=True))
+    checks = {(f.check, f.column) for f in p.warnings}
+    for want in [("constant", "const"), ("missing", "x"), ("high_cardinality", "city"), ("mixed_types", "mixed"),
+                 ("outliers", "x"), ("imbalance", "y"), ("duplicates", None)]:
+        assert want in checks, want
+
+
+def test_outputs_serialise(churn, tmp_path):
+    p = profile(churn, churn_problem())
+    d = json.loads(json.dumps(p.to_dict()))
+    assert d["n_rows"] == 7043 and d["leakage"] == []
+    html = p.save_html(tmp_path / "p.html").read_text()
+    assert "data:image/png;base64," in html and "<script" not in html
+    assert "Leakage suspects" in p._repr_html_()
+    for kind in ("hist", "box", "association", "corr", "balance"):
+        disp = p.plot(kind)
+        assert disp.figure_ is not None
+
+
+def test_errors(churn):
+    with pytest.raises(ValueError, match="target column 'Churn' not found"): profile(churn.drop(columns="Churn"), churn_problem())
+    with pytest.raises(TypeError, match="needs a Problem spec"): profile(churn, "churn")
+    with pytest.raises(ValueError, match="group column 'x' not in the data"): profile(churn, churn_problem(), groups="x")
+
+
+@st.composite
+def labelled_frames(draw):
+    n = draw(st.integers(0, 80))
+    y = draw(st.lists(st.sampled_from(["a", "b"]), min_size=n, max_size=n))
+    cols = {"y": y}
+    for j in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["num", "cat", "flag", "numtext"]))
+        if kind == "num": v = [np.nan if x is None else x for x in draw(st.lists(st.one_of(st.none(), st.floats(-1e3, 1e3)), min_size=n, max_size=n))]
+        elif kind == "cat": v = draw(st.lists(st.one_of(st.none(), st.sampled_from(["p", "q", "r"])), min_size=n, max_size=n))
+        elif kind == "flag": v = draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n))
+        else: v = [" " if x is None else str(x) for x in draw(st.lists(st.one_of(st.none(), st.integers(0, 99)), min_size=n, max_size=n))]
+        cols[f"c{j}{kind}"] = v
+    return pd.DataFrame(cols)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labelled_frames())
+def test_profile_never_crashes_and_serialises(df):
+    p = profile(df, Problem("t", "binary", target="y", positive_label="a"))
+    assert isinstance(p, Profile) and p.n_rows == len(df)
+    json.dumps(p.to_dict())
+    p._repr_html_()
