@@ -331,9 +331,18 @@ def test_service_batch_reports_bad_rows(server, model):
 
 
 def test_service_under_a_small_load(server, model):
-    recs = _records(model, 200)
+    from concurrent.futures import ThreadPoolExecutor
+    recs, url = _records(model, 200), str(server.base_url)
     before = server.get("/metrics").json()["requests"]
-    failures = [i for i in range(200) if server.post("/predict", json=[recs[i]]).status_code != 200]
+    def call(i):   # four concurrent clients; every fifth request goes to /predict/batch with 3 records
+        with httpx.Client(base_url=url, timeout=30) as c:
+            if i % 5: r = c.post("/predict", json=[recs[i]])
+            else: r = c.post("/predict/batch", json=recs[i:i + 3])
+            body = r.json()
+            n = len(body["predictions"]) if i % 5 else len(body["results"])
+            return r.status_code, n, (1 if i % 5 else len(recs[i:i + 3]))
+    with ThreadPoolExecutor(4) as pool: results = list(pool.map(call, range(200)))
+    failures = [(i, r) for i, r in enumerate(results) if r[0] != 200 or r[1] != r[2]]
     assert failures == []
     m = server.get("/metrics").json()
     assert m["requests"] - before == 200 and m["latency_ms"]["window"] >= 200
