@@ -179,3 +179,38 @@ def test_regression_and_clustering_run():
     X, _ = _numeric(300)
     sel = select_model(Problem("c", "clustering"), None, X, latency_rows=3)
     assert sel.objective == "silhouette" and sel.leaderboard.loc[sel.best_name, "n_clusters"] >= 2
+
+
+def test_large_data_screened_on_a_sample_then_refit_on_all(churn):
+    p, schema, df = churn
+    X, y = _xy(p, df)
+    _SEEN.clear()
+    sel = select_model(p, schema, X, y, candidates={"spy": ("linear", _Spy(max_iter=500))}, cv=3, cv_rows=600, latency_rows=3)
+    sizes = sorted(len(s) for s in _SEEN)
+    assert sizes[-1] == len(X) and sizes[-2] == 400  # 3 folds of 600 sampled rows, then the refit on all 1500
+    assert sel.to_dict()["n_cv_rows"] == 600 and "refitted on all" in sel.reasons[0]
+
+
+def test_optuna_is_optional():
+    X, y = _numeric(200)
+    cands = {"logistic": ("linear", LogisticRegression())}
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="needs Optuna"):
+            select_model(_binary(), None, X, y, candidates=cands, cv=3, search="optuna")
+    else:
+        sel = select_model(_binary(), None, X, y, candidates=cands, cv=3, search="optuna", n_iter=2, latency_rows=3)
+        assert len(sel.info["trials"]) == 2
+
+
+def test_ranking_uses_group_folds():
+    rng = np.random.default_rng(0)
+    n = 300
+    R = pd.DataFrame({"q": rng.integers(0, 30, n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    rel = np.clip((1.5 * R.x1 + rng.normal(size=n)).round(), 0, 3)
+    p = Problem("rank", "ranking", target="rel", group_col="q", criteria=["ndcg@10 >= 0.5"])
+    c = {k: v for k, v in candidate_models(p).items() if k in ("dummy", "ridge")}
+    sel = select_model(p, None, R, rel, candidates=c, cv=3, latency_rows=3)
+    assert sel.info["cv"]["kind"] == "group" and sel.best_name == "ridge"
+    assert "q" not in sel.best_pipeline[0][-1].feature_names_in_  # the query id is not a feature
