@@ -324,3 +324,47 @@ def test_regression_report():
     assert list(rep.metrics.index) == ["mse", "rmse", "mae", "r2", "mape"]
     assert rep.verdict.results[0].criterion.metric == "mae"
     assert "predictions and residuals" in rep.figures
+
+
+def test_real_splits_are_opened_once():
+    from mlworkflow.preprocessing import split_data
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"a": rng.normal(size=600), "b": rng.choice(["x", "y"], 600)})
+    df["Churn"] = np.where(df.a + rng.normal(size=600) > 0.5, "Yes", "No")
+    problem = Problem("p", "binary", "Churn", "Yes", criteria=["recall >= 0.5"])
+    splits = split_data(df, problem, random_state=0)
+    model = make_pipeline(ColumnTransformer([("n", StandardScaler(), ["a"])]), LogisticRegression()).fit(splits.train[["a", "b"]], splits.train.Churn)
+    with pytest.raises(ValueError, match="chosen on the validation split"):
+        evaluate_test(problem, model, splits)
+    assert splits.access_log == []
+    rep = evaluate_test(problem, model, splits, threshold=0.4, figures=False, n_boot=100)
+    assert len(splits.access_log) == 1 and "evaluate_test" in splits.access_log[0]["reason"]
+    with pytest.raises(RuntimeError, match="already evaluated 1 time"):
+        evaluate_test(problem, model, splits, threshold=0.4)
+    assert len(splits.access_log) == 1 and rep.n_rows == splits.n_rows["test"]
+
+
+def test_other_tasks_evaluate():
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_iris
+    from sklearn.neural_network import MLPClassifier
+    iris = load_iris(as_frame=True)
+    X, y = iris.data, iris.target
+    mc = Problem("iris", "multiclass", "target", criteria=["accuracy >= 0.8"])
+    m = LogisticRegression(max_iter=500).fit(X, y)
+    rep = evaluate(mc, m, X, y, n_boot=100)
+    assert rep.metrics.loc["accuracy", "estimate"] > 0.9 and rep.verdict.status == "pass"
+    km = KMeans(3, n_init=3, random_state=0).fit(X)
+    rep = evaluate(Problem("iris-c", "clustering", criteria=["silhouette >= 0.3"]), km, X, n_boot=30)
+    assert {"silhouette", "davies_bouldin"} <= set(rep.metrics.index)
+    rng = np.random.default_rng(0)
+    q = pd.DataFrame({"q": np.repeat(np.arange(15), 8), "x": rng.normal(size=120)})
+    rel = pd.Series(rng.integers(0, 3, 120), name="rel")
+    rank = Problem("rank", "ranking", "rel", group_col="q", criteria=["ndcg@5 >= 0.5"])
+    rep = evaluate(rank, rel.to_numpy() + rng.normal(size=120), q, rel, n_boot=50)  # precomputed scores
+    assert list(rep.metrics.index) == ["ndcg", "ndcg@5", "ndcg@10", "map"] and rep.verdict.status in ("pass", "inconclusive")
+    # an estimator without tree or linear structure gets the permutation explainer; still additive
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), max_iter=300, random_state=0).fit(X, y == 1)
+    sv = shap_values(mlp, X.iloc[:10], background=20)
+    assert sv.explainer == "permutation"
+    np.testing.assert_allclose(sv.values.sum(axis=1) + sv.base_value, mlp.predict_proba(X.iloc[:10])[:, 1], atol=1e-6)
