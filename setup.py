@@ -14,7 +14,7 @@ py_versions = "3.11 3.12 3.13".split()
 lic = licenses[cfg["license"].lower()]
 min_python = cfg["min_python"]
 requirements = cfg.get("requirements", "").split()
-extras = {name: cfg.get(f"{name}_requirements", "").split() for name in ("explain", "serve", "sql", "boost", "tune", "dev")}
+extras = {name: cfg.get(f"{name}_requirements", "").split() for name in ("explain", "serve", "sql", "boost", "tune", "text", "dev")}
 extras["all"] = sorted({r for name in ("explain", "serve", "sql", "boost") for r in extras[name]})
 extras["dev"] = extras["all"] + extras["dev"]
 
