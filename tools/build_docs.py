@@ -227,6 +227,11 @@ def _exporter():
     return ex
 
 
+def _plain(text: str) -> str:
+    "A one-line markdown title as plain text (for <title> and the sidebar)."
+    return re.sub(r"`|\*\*?|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", text)
+
+
 def _inline_md(text: str) -> str:
     "Markdown of a one-line description (inline code, emphasis, links) as HTML without the <p>."
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
@@ -285,7 +290,7 @@ def _sidebar(site: Site, page: Page | None, by_source: dict) -> str:
             p = by_source.get(it[1])
             if p is None: return ""
             cur = ' class="active" aria-current="page"' if page is not None and p.href == page.href else ""
-            return f'<li><a href="{html.escape(_rel(page.href if page else "index.html", p.href))}"{cur}>{html.escape(it[2] or p.title)}</a></li>'
+            return f'<li><a href="{html.escape(_rel(page.href if page else "index.html", p.href))}"{cur}>{html.escape(it[2] or _plain(p.title))}</a></li>'
         if it[0] == "link": return f'<li><a href="{html.escape(it[1])}">{html.escape(str(it[2]))}</a></li>'
         inner = "".join(item(o) for o in it[2])
         return f'<li class="section"><span>{html.escape(it[1])}</span><ul>{inner}</ul></li>' if inner else ""
@@ -409,6 +414,18 @@ def _fallback_index(site: Site, pages: list[Page]) -> tuple[Page, str]:
     return Page("index.ipynb", "index.html", site.title, site.description), f"<ul>{items}</ul>"
 
 
+def _which_notebook(e: Exception, sources: list[Path], nbs: Path) -> str:
+    "nbdev names the failing notebook by its title only: find its file."
+    m = re.search(r"Error in notebook: (.*?) in cell", str(e))
+    if not m: return ""
+    import nbformat
+    for src in sources:
+        for cell in nbformat.read(src, as_version=4).cells:
+            if cell.cell_type == "markdown" and re.search(rf"^#\s+{re.escape(m.group(1))}\s*$", cell.source, re.M):
+                return f" in {src.relative_to(nbs.parent)}"
+    return ""
+
+
 class DocsBuildError(RuntimeError):
     "The site could not be built (a notebook failed nbdev's processing)."
 
@@ -424,11 +441,13 @@ def build(out: str | Path | None = None, root: str | Path = ROOT, n_workers: int
         nbs = get_config().nbs_path
         site = read_site(nbs / "_quarto.yml")
         out = Path(out).resolve() if out else (root / site.output_dir)
+        if out == root or out in root.parents or out == nbs or (out.is_dir() and any(out.iterdir()) and not (out / "index.html").exists()):
+            raise DocsBuildError(f"refusing to replace {out}: not empty and not a previous build of the site")
         sources = _source_notebooks(nbs)
         say(f"processing {len(sources)} notebooks with nbdev (proc_nbs) ...")
         try: cache = process_notebooks(nbs, n_workers=n_workers)
         except Exception as e:
-            raise DocsBuildError(f"nbdev's docs processing (proc_nbs) failed: {e}\n"
+            raise DocsBuildError(f"nbdev's docs processing (proc_nbs) failed{_which_notebook(e, sources, nbs)}: {e}\n"
                                  "nbdev re-runs export cells, show_doc cells and every cell containing an `import` "
                                  "(nothing else): such a cell must not use names defined by lesson cells; "
                                  "keep imports in cells of their own.") from e
@@ -466,10 +485,10 @@ def build(out: str | Path | None = None, root: str | Path = ROOT, n_workers: int
         css = "\n".join(f'<link rel="stylesheet" href="{html.escape(_rel(page.href, c))}">' for c in ["site.css", *site.css])
         is_index = page.href == "index.html"
         doc = _PAGE.format(
-            title=html.escape(page.title if is_index else f"{page.title} - {site.title}"),
+            title=html.escape(_plain(page.title) if is_index else f"{_plain(page.title)} - {site.title}"),
             description_attr=html.escape(page.description or site.description), css=css,
             index=html.escape(_rel(page.href, "index.html")), site_title=html.escape(site.title),
-            sidebar=_sidebar(site, page, pages), h1=html.escape(page.title),
+            sidebar=_sidebar(site, page, pages), h1=_inline_md(page.title),
             description=f'<div class="description">{_inline_md(page.description)}</div>' if page.description else "",
             body=body, toc=_toc(body) if site.toc else "")
         dest = out / page.href
