@@ -34,8 +34,8 @@ setuptools.setup(
     author=cfg["author"],
     author_email=cfg["author_email"],
     keywords=cfg["keywords"],
-    packages=setuptools.find_packages(include=["mlworkflow", "mlworkflow.*"]),
-    package_data={"mlworkflow": ["datasets/*"]},
+    packages=setuptools.find_namespace_packages(include=["mlworkflow", "mlworkflow.*"]),  # datasets/ is a data folder
+    package_data={"mlworkflow.datasets": ["*.csv.gz"]},
     include_package_data=True,
     install_requires=requirements,
     extras_require=extras,
