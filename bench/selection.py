@@ -4,8 +4,9 @@
     python bench/selection.py --quick    # small synthetic set, short budgets (< 1 min)
 
 Same train/test split for all three, same run; test ROC AUC and wall time. Ours gets a training budget of 40%
-of FLAML's (its refit and latency measurement come on top; the issue's target: within 0.005 AUC of FLAML in at
-most half its time). FLAML runs in its own virtual
+of FLAML's; that budget covers its search and the final refit on all rows, while the latency measurement and the
+test predictions come on top, and wall_s (what the ratio uses) includes all of it (the issue's target: within
+0.005 AUC of FLAML in at most half its time). FLAML runs in its own virtual
 environment (default /tmp/flaml_venv, or $FLAML_PYTHON) as a subprocess reading the split from Parquet;
 when it is unavailable its figures are null. The last line is one JSON object.
 """
@@ -73,7 +74,8 @@ def run_ours(problem, schema, X, y, Xte, yte, n_jobs):
     sel = select_model(problem, schema, X, y, n_jobs=n_jobs)
     auc = roc_auc_score(yte, sel.best_pipeline.predict_proba(Xte)[:, 1])
     return {"auc": auc, "wall_s": time.perf_counter() - t0, "best": f"{sel.best_name} {sel.best_params}",
-            "trials": len(sel.info["trials"]), "budget_exhausted": sel.info["budget"]["exhausted"]}
+            "trials": len(sel.info["trials"]), "budget_exhausted": sel.info["budget"]["exhausted"],
+            "search_s": sel.info["budget"]["spent_s"], "refit_s": sel.info["budget"]["refit_s"]}
 
 
 def run_hgb(X, y, Xte, yte, n_jobs):
@@ -113,7 +115,7 @@ def bench(name, problem, df, flaml_budget, exe, n_jobs):
     for k, v in res.items():
         auc, t = v["auc"], v["wall_s"]
         print(f"{name:<10} {k:<6} {'-' if auc is None else f'{auc:.4f}':>8} {'-' if t is None else f'{t:.1f}':>8}  {v['best']}", flush=True)
-    return {"n_train": len(X), "n_test": len(Xte), **{k: {"auc": v["auc"], "wall_s": v["wall_s"], "best": v["best"]} for k, v in res.items()}}
+    return {"n_train": len(X), "n_test": len(Xte), **{k: dict(v) for k, v in res.items()}}
 
 
 def gaps(r):

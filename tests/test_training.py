@@ -122,6 +122,25 @@ def test_budget_stops_new_candidates(churn):
     assert any("budget" in r for r in sel.reasons)
 
 
+class _SlowFit(LogisticRegression):
+    "A logistic regression that takes half a second to fit."
+    def fit(self, X, y, sample_weight=None):
+        time.sleep(0.5)
+        return super().fit(X, y, sample_weight)
+
+
+def test_budget_keeps_the_refit_and_skips_trials_that_cannot_finish():
+    X, y = _numeric()
+    cands = {"slow": ("linear", _SlowFit()), "fast": ("boosting", LogisticRegression())}
+    # slow: a 2-fold trial takes ~1 s and its refit on all rows ~1 s, so of a 2.5 s budget ~0.5 s is left: too little for
+    # fast, whose cost is guessed from the dearest trial so far (~1 s)
+    sel = select_model(_binary(), None, X, y, candidates=cands, cv=2, latency_rows=3, time_budget_s=2.5)
+    lb = sel.leaderboard
+    assert sel.best_name == "slow" and lb.loc["fast", "status"] == "skipped" and lb.loc["fast", "trials"] == 0
+    assert lb.loc["fast", "reason"].startswith("not started: a trial would take about")
+    assert sel.info["budget"]["exhausted"] and any("kept for the refit" in r for r in sel.reasons)
+
+
 def test_round_trips_and_manifest(churn):
     p, schema, df = churn
     X, y = _xy(p, df)
