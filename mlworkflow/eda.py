@@ -9,7 +9,9 @@ import base64
 import html
 import io
 import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,23 +40,32 @@ class Finding:
 # %% ../nbs/02_eda.ipynb #db33ba2a
 _NAN = float("nan")
 
+def _ranks_sorted(x: np.ndarray):
+    "Average ranks (ties share their mean rank) of the non-missing values of `x`, missing staying NaN, and those values sorted. One sort."
+    out = np.full(len(x), np.nan)
+    ok = ~np.isnan(x)
+    m = None if ok.all() else np.flatnonzero(ok)
+    xm = x if m is None else x[m]
+    order = np.argsort(xm)
+    xs = xm[order]
+    if len(xs) == 0: return out, xs
+    new = np.r_[True, xs[1:] != xs[:-1]]
+    if new.all(): rank = np.arange(1.0, len(xs) + 1)                  # no ties: ranks are positions
+    else:
+        starts = np.flatnonzero(new)
+        ends = np.r_[starts[1:], len(xs)]
+        rank = ((starts + ends + 1) / 2)[np.cumsum(new) - 1]
+    out[order if m is None else m[order]] = rank
+    return out, xs
+
 def _ranks(x: np.ndarray) -> np.ndarray:
     "Average ranks (ties share their mean rank) of the non-missing values of `x`; missing stays NaN. One sort."
-    out = np.full(len(x), np.nan)
-    m = np.flatnonzero(~np.isnan(x))
-    if len(m) == 0: return out
-    order = np.argsort(x[m])
-    xs = x[m][order]
-    new = np.r_[True, xs[1:] != xs[:-1]]
-    starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:], len(xs)]
-    out[m[order]] = ((starts + ends + 1) / 2)[np.cumsum(new) - 1]
-    return out
+    return _ranks_sorted(x)[0]
 
 def _auc_ranks(r: np.ndarray, y: np.ndarray) -> float:
     "AUC from ranks `r` (NaN rows ignored) for boolean `y` (the Mann-Whitney statistic)."
     m = ~np.isnan(r)
-    r, y = r[m], y[m]
+    if not m.all(): r, y = r[m], y[m]
     n1 = int(y.sum()); n0 = len(y) - n1
     if n1 == 0 or n0 == 0: return _NAN
     return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
@@ -92,15 +103,25 @@ def _oof_groups(codes: np.ndarray, k: int, y: np.ndarray, rng, smooth: float = 1
 
 def _corr(M: np.ndarray) -> np.ndarray:
     "Pearson correlation of the columns of `M` over pairwise-complete rows, as matrix products (no loop over pairs)."
-    nan, k = np.isnan(M), M.shape[1]
-    X = np.where(nan, 0.0, M)
-    A = np.hstack([(~nan).astype(float), X, X * X])
-    G = A.T @ A                                                       # one product gives every pairwise sum
-    n, sx, sxx, sxy = G[:k, :k], G[k:2 * k, :k], G[2 * k:, :k], G[k:2 * k, k:2 * k]   # sx[i, j]: sum of column i where j is present
-    with np.errstate(invalid="ignore", divide="ignore"):
+    C = M.T                                       # one row per column: contiguous when M is Fortran-ordered (np.vstack(...).T)
+    nan, m = np.isnan(C), C.shape[1]
+    gaps = np.flatnonzero(nan.any(1))                                 # only columns with gaps need a presence indicator
+    P = np.vstack([np.ones((1, m)), ~nan[gaps]])
+    slot = np.zeros(len(C), dtype=int); slot[gaps] = np.arange(1, len(gaps) + 1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):   # infinite values give NaN, as in pandas
+        X = np.where(nan, 0.0, C)
+        X -= (X.sum(1) / np.maximum(m - nan.sum(1), 1))[:, None]      # centred, so large means cannot cancel digits
+        X[nan] = 0.0
+        sxy = SX = SXX = N = 0
+        for b in range(0, max(m, 1), 8192):                           # every pairwise sum from four small products, by blocks
+            x, p = X[:, b:b + 8192], P[:, b:b + 8192]                 # of rows that stay in cache
+            sxy, SX, SXX, N = sxy + x @ x.T, SX + x @ p.T, SXX + (x * x) @ p.T, N + p @ p.T
+        n, sx, sxx = N[np.ix_(slot, slot)], SX[:, slot], SXX[:, slot] # sx[i, j]: sum of column i where j is present
         cov = sxy - sx * sx.T / n
         var = sxx - sx ** 2 / n
+        flat = var <= 1e-12 * sxx                                     # constant over the pair's rows (up to rounding)
         r = cov / np.sqrt(var * var.T)
+    r[flat | flat.T] = np.nan                                         # undefined, as pandas says
     np.fill_diagonal(r, 1.0)
     return np.clip(r, -1, 1)
 
@@ -172,11 +193,11 @@ class Profile:
         "Draw 'hist', 'box', 'association', 'corr' or 'balance' (see `ProfileDisplay`)."
         return ProfileDisplay(self, kind, columns).plot(ax=ax)
 
-    def _sections(self, plots: bool):
+    def _sections(self, plots: bool, timed: bool = True):
         t = self.problem.target
         summary = (f"<p><b>{self.n_rows:,}</b> rows x <b>{len(self.columns)}</b> columns; target <code>{html.escape(str(t))}</code> "
-                   f"({self.problem.task}); {len(self.warnings)} warnings, <b>{len(self.leakage)} leakage suspects</b>; "
-                   f"profiled in {self.seconds:.2f} s.</p>")
+                   f"({self.problem.task}); {len(self.warnings)} warnings, <b>{len(self.leakage)} leakage suspects</b>"
+                   + (f"; profiled in {self.seconds:.2f} s.</p>" if timed else ".</p>"))
         if self.changes: summary += "<p>Repairs before profiling: " + "; ".join(map(html.escape, self.changes)) + "</p>"
         out = [("Summary", summary), ("Leakage suspects", _frame_html(_findings_frame(self.leakage))),
                ("Quality warnings", _frame_html(_findings_frame(self.warnings))),
@@ -193,7 +214,7 @@ class Profile:
         return out
 
     def _repr_html_(self) -> str:
-        secs = [s for s in self._sections(plots=False) if s[0] in ("Summary", "Leakage suspects", "Quality warnings", "Association with the target")]
+        secs = [s for s in self._sections(plots=False, timed=False) if s[0] in ("Summary", "Leakage suspects", "Quality warnings", "Association with the target")]
         return "".join(f"<h4>{h}</h4>{b}" for h, b in secs)
 
     def save_html(self, path, plots: bool = True) -> Path:
@@ -306,7 +327,8 @@ class _Assoc:
     def ranked(self, x: np.ndarray, r: np.ndarray) -> float:
         "A numeric column: values `x` and their ranks `r` (NaN where missing)."
         m = ~np.isnan(r)
-        if m.sum() < 10 or np.nanmin(r) == np.nanmax(r): return _NAN
+        rm = r if m.all() else r[m]
+        if len(rm) < 10 or rm.min() == rm.max(): return _NAN
         if self.task == "binary": a = _auc_ranks(r, self.yb); return max(a, 1 - a)
         if self.task == "regression": rho = np.corrcoef(r[m], self.yr[m])[0, 1]; return float(rho * rho)
         return _eta(x[m], self.yc[m], self.ky)
@@ -323,36 +345,111 @@ class _Assoc:
         cnt = np.bincount(g, minlength=2)
         return self.grouped(g, np.bincount(g, weights=self.y, minlength=2) / np.maximum(cnt, 1), g, 2)
 
-def _numeric_stats(x: np.ndarray) -> dict:
-    "Count of distinct values, mean, std, quantiles, zeros and IQR outliers from one sort of the non-missing values."
-    v = np.sort(x[~np.isnan(x)])
+def _floats(s: pd.Series) -> np.ndarray:
+    "A numeric column as floats, NaN where missing (a view, no copy, for float64 columns)."
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+def _numeric_stats(x: np.ndarray, integer: bool = False, sample=None):
+    """Statistics of a numeric column `x` (NaN = missing) on every row: distinct values, mean, std, quantiles, zeros and IQR
+    outliers; and the values and average ranks of the sampled rows (`sample`: their positions and the other rows' positions;
+    None: every row). Integers spanning no more values than there are rows are counted with one `bincount`. Other numbers
+    are sorted once, in two halves that the ranks need anyway: the sample by its argsort, the other rows by a plain sort, merged."""
+    idx, rest = sample if sample is not None else (slice(None), None)
+    xs = x[idx]
+    n = len(x) - int(np.isnan(x).sum())
     out = dict(unique=0, mean=np.nan, std=np.nan, min=np.nan, q25=np.nan, median=np.nan, q75=np.nan, max=np.nan, zeros=0, outliers=0)
-    if len(v) == 0: return out
-    pos = np.array([0, 0.25, 0.5, 0.75, 1]) * (len(v) - 1)
-    lo = np.floor(pos).astype(int); hi = np.minimum(lo + 1, len(v) - 1)
-    q = v[lo] + (pos - lo) * (v[hi] - v[lo])                      # numpy's default 'linear' quantiles
+    if n == 0: return out, (xs, np.full(len(xs), np.nan))
+    pos = np.array([0, 0.25, 0.5, 0.75, 1]) * (n - 1)
+    lo = np.floor(pos).astype(int); hi = np.minimum(lo + 1, n - 1)
+    low = np.nanmin(x)
+    if integer and np.nanmax(x) - low < len(x):                          # counts: each value's count is one bincount
+        span = int(np.nanmax(x) - low) + 1
+        code = np.where(np.isnan(x), span, x - low).astype(np.int64)     # missing is the last code
+        r = _level_ranks(code[idx], np.r_[low + np.arange(span), np.nan])
+        cnt = np.bincount(code, minlength=span + 1)[:span]
+        vals, cnt = low + np.flatnonzero(cnt), cnt[cnt > 0]
+        below = np.r_[0, np.cumsum(cnt)]                                 # below[i]: how many values sort before vals[i]
+        at = np.searchsorted(below[1:], np.r_[lo, hi], side="right")    # the sorted value at each position
+        q = vals[at[:5]] + (pos - lo) * (vals[at[5:]] - vals[at[:5]])
+        mean = float((vals * cnt).sum() / n)
+        std = float(np.sqrt((cnt * (vals - mean) ** 2).sum() / (n - 1))) if n > 1 else np.nan
+        unique = len(vals)
+    else:
+        r, vals = _ranks_sorted(xs)
+        if rest is not None and len(rest):
+            other = x[rest]
+            other.sort()                                                 # in place (a fresh array); NaN sorts last
+            vals = np.r_[vals, other[: n - len(vals)]]
+            vals.sort(kind="stable")                                     # timsort merges the two sorted runs in one pass
+        below = None
+        q = vals[lo] + (pos - lo) * (vals[hi] - vals[lo])               # numpy's default 'linear' quantiles
+        mean, std = vals.mean(), vals.std(ddof=1) if n > 1 else np.nan
+        unique = int(1 + (vals[1:] != vals[:-1]).sum())
+    def count(v, side):                                                  # how many values are < v ('left') or <= v ('right')
+        i = np.searchsorted(vals, v, side=side)
+        return int(i if below is None else below[i])
     iqr = q[3] - q[1]
-    out.update(unique=int(1 + (v[1:] != v[:-1]).sum()), mean=v.mean(), std=v.std(ddof=1) if len(v) > 1 else np.nan,
-               min=q[0], q25=q[1], median=q[2], q75=q[3], max=q[4], zeros=int((v == 0).sum()),
-               outliers=int(((v < q[1] - 1.5 * iqr) | (v > q[3] + 1.5 * iqr)).sum()) if iqr > 0 else 0)
-    return out
+    out.update(unique=unique, mean=mean, std=std, min=q[0], q25=q[1], median=q[2], q75=q[3], max=q[4],
+               zeros=count(0, "right") - count(0, "left"),
+               outliers=count(q[1] - 1.5 * iqr, "left") + n - count(q[3] + 1.5 * iqr, "right") if iqr > 0 else 0)
+    return out, (xs, r)
+
+def _column_numbers(s: pd.Series, sample):
+    "Missing count, statistics and the sample's values and ranks of a numeric column (fit for a worker thread: numpy's sorts release the GIL)."
+    x = _floats(s)
+    return (int(np.isnan(x).sum()), *_numeric_stats(x, pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s), sample))
 
 def _row_hashes(df: pd.DataFrame, cols) -> np.ndarray:
     return pd.util.hash_pandas_object(df[list(cols)], index=False).to_numpy() if len(cols) else np.zeros(len(df), np.uint64)
+
+def _count_duplicates(data: pd.DataFrame, cols, codes: dict, distinct: dict) -> int:
+    """Rows of `data` that repeat another row over `cols`. Column hashes (numbers as stored, other columns by their codes) are
+    combined most distinct column first, keeping only the rows whose partial hash still collides: one or two columns usually settle it."""
+    keep, h = np.arange(len(data)), np.full(len(data), 0x345678, dtype=np.uint64)
+    for c in sorted(cols, key=lambda c: -distinct.get(c, 0)):
+        s = data[c]
+        if c in codes: a = codes[c][0]
+        elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "biufmM": a = s.to_numpy()
+        else: a = _codes(s)[0]
+        h = (h ^ pd.util.hash_array(a if len(keep) == len(data) else a[keep])) * np.uint64(1000003)
+        collide = pd.Series(h).duplicated(keep=False).to_numpy()
+        if not collide.all(): keep, h = keep[collide], h[collide]
+        if len(keep) == 0: return 0
+    return int(pd.Series(h).duplicated().sum())
 
 def _split_frames(splits):
     if splits is None: return {}
     if isinstance(splits, dict): return dict(splits)
     return {k: getattr(splits, k) for k in ("train", "valid") if hasattr(splits, k)}
 
+def _sample_rows(problem: Problem, data: pd.DataFrame, max_rows, rng):
+    "The target as numbers, which rows have one, the labelled rows, and the seeded sample of them: its positions and the other rows'."
+    t = problem.target
+    yv_all, ok_all = _target_vector(problem, data[t]) if t is not None else (None, None)
+    labelled = idx = np.flatnonzero(ok_all) if t is not None else np.arange(len(data))
+    if max_rows is not None and len(idx) > max_rows: idx = np.sort(rng.choice(idx, max_rows, replace=False))
+    insample = np.zeros(len(data), dtype=bool); insample[idx] = True
+    return yv_all, ok_all, labelled, idx, (idx, np.flatnonzero(~insample))
+
 def profile(df: pd.DataFrame, problem: Problem, schema: Schema | None = None, *, groups=None, splits=None, cutoff=None,
             max_rows: int | None = 50_000, leak_threshold: float = 0.9, id_threshold: float = 0.65, imbalance: float = 0.2,
-            random_state: int = 0) -> Profile:
+            random_state: int = 0, n_jobs: int = -1) -> Profile:
     "Profile `df` for `problem`: statistics, target balance and association, correlations, warnings, bias by group, leakage suspects."
     start = time.perf_counter()
     if not isinstance(problem, Problem): raise TypeError(f"profile needs a Problem spec, got {type(problem).__name__}")
+    if not (n_jobs == -1 or (isinstance(n_jobs, int) and n_jobs >= 1)): raise ValueError(f"n_jobs must be -1 (a thread per core) or a positive integer, got {n_jobs!r}")
     t = problem.target
     if t is not None and t not in df.columns: raise ValueError(f"target column {t!r} not found in the data; columns: {list(df.columns)[:20]}")
+    jobs = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+    pool = ThreadPoolExecutor(jobs) if jobs > 1 else None          # threads start only when numeric columns are submitted
+    try: return _profile(df, problem, schema, groups, splits, cutoff, max_rows, leak_threshold, id_threshold, imbalance,
+                         random_state, start, pool)
+    finally:
+        if pool: pool.shutdown(cancel_futures=True)
+
+def _profile(df, problem, schema, groups, splits, cutoff, max_rows, leak_threshold, id_threshold, imbalance, random_state, start, pool):
+    "`profile` itself, the statistics of numeric columns computed in the thread `pool` (None: here)."
+    t = problem.target
     schema = schema or infer_schema(df, problem)
     cols_missing = [c for c in schema.columns if c not in df.columns]
     if cols_missing: raise ValueError(f"schema columns not in the data: {cols_missing}")
@@ -367,27 +464,37 @@ def profile(df: pd.DataFrame, problem: Problem, schema: Schema | None = None, *,
     feats = [c for c, s in schema.columns.items() if s.role in ("feature", "time", "group")]
     ids = [c for c, s in schema.columns.items() if s.role == "id" or s.kind == "identifier"]
 
-    # per-column statistics, on every row
-    rows, codes = [], {}
+    # the target, and the seeded sample of labelled rows for associations and correlations
+    yv_all, ok_all, labelled, idx, sample = _sample_rows(problem, data, max_rows, rng)
+    yv = yv_all[idx] if t is not None else None
+
+    # per-column statistics, on every row: numbers from one sort shared with the sample's ranks (integers from one bincount),
+    # in worker threads while the other columns are factorised here; other columns from their codes
+    rows, codes, sampled = {}, {}, {}
+    numeric = [c for c, spec in schema.columns.items() if spec.kind in ("numeric", "boolean") and pd.api.types.is_numeric_dtype(data[c])]
+    pending = {c: pool.submit(_column_numbers, data[c], sample) for c in numeric} if pool and len(numeric) > 1 else {}
+    for c in schema.columns:
+        if c not in numeric: cd, labels, k = _codes(data[c]); codes[c] = (cd, k, labels)
     for c, spec in schema.columns.items():
-        s = data[c]
-        miss = int(s.isna().sum())
-        r = dict(column=c, kind=spec.kind, role=spec.role, count=n - miss, missing=miss, missing_pct=100 * miss / max(n, 1))
-        if spec.kind in ("numeric", "boolean") and pd.api.types.is_numeric_dtype(s):
-            r.update(_numeric_stats(s.to_numpy(dtype=float, na_value=np.nan)))
-        if spec.kind not in ("numeric",) or r.get("unique", 99) <= 20:
-            cd, labels, k = _codes(s)
+        s, num, miss = data[c], {}, None
+        if c in numeric: miss, num, sampled[c] = pending[c].result() if c in pending else _column_numbers(s, sample)
+        if spec.kind not in ("numeric",) or num.get("unique", 99) <= 20:
+            if c not in codes: cd, labels, k = _codes(s); codes[c] = (cd, k, labels)
+            cd, k, labels = codes[c]
             cnt = np.bincount(cd, minlength=k)
-            codes[c] = (cd, k, labels)
+            if miss is None: miss = int(cnt[-1]) if k > len(labels) else 0
+        if miss is None: miss = int(s.isna().sum())
+        r = dict(column=c, kind=spec.kind, role=spec.role, count=n - miss, missing=miss, missing_pct=100 * miss / max(n, 1), **num)
+        if c in codes:
             top = int(np.argmax(cnt[: len(labels)])) if len(labels) else None
             r.update(unique=len(labels), top=None if top is None else str(labels[top]), top_freq=0 if top is None else int(cnt[top]))
-        rows.append(r)
-    stats = pd.DataFrame(rows).set_index("column")
+        rows[c] = r
+    stats = pd.DataFrame(list(rows.values())).set_index("column")
 
     # quality warnings
     for c, spec in schema.columns.items():
-        r = stats.loc[c]
-        if spec.kind == "constant": warn.append(Finding("constant", c, f"a single value ({r.get('top')!s}) in {n} rows", "drop it: it carries no information", "info"))
+        r = rows[c]
+        if spec.kind == "constant": warn.append(Finding("constant", c, f"a single value ({_NAN if r.get('top') is None else r['top']!s}) in {n} rows", "drop it: it carries no information", "info"))
         if r['missing']: warn.append(Finding("missing", c, f"{r['missing']} missing values ({r['missing_pct']:.1f}%)",
                                           "impute (and add a missing indicator) or drop the column if mostly empty", "warning" if r['missing_pct'] > 5 else "info"))
         if spec.kind == "high_cardinality": warn.append(Finding("high_cardinality", c, f"{int(r['unique'])} distinct values", "group rare values, target-encode or drop"))
@@ -396,13 +503,11 @@ def profile(df: pd.DataFrame, problem: Problem, schema: Schema | None = None, *,
         if spec.kind == "numeric" and r.get("outliers", 0):
             warn.append(Finding("outliers", c, f"{int(r['outliers'])} values beyond 1.5 IQR of the quartiles [{r['q25']:g}, {r['q75']:g}]",
                                 "check for entry errors; use a robust scaler or a tree model", "info"))
-    h = _row_hashes(data, [c for c in data.columns if c not in ids])
-    n_dup = int(pd.Series(h).duplicated().sum())
+    n_dup = _count_duplicates(data, [c for c in data.columns if c not in ids], codes, {c: r.get("unique", 0) for c, r in rows.items()})
     if n_dup: warn.append(Finding("duplicates", None, f"{n_dup} rows repeat another row" + (f" (ignoring {ids})" if ids else ""),
                                   "deduplicate before splitting so no copy lands in both train and test"))
 
-    # target: balance, sample for associations
-    yv_all, ok_all = _target_vector(problem, data[t]) if t is not None else (None, None)
+    # target balance
     if t is not None and (~ok_all).any(): warn.append(Finding("missing_target", t, f"{int((~ok_all).sum())} rows without a target", "drop them before training; they were left out of the target statistics", "warning"))
     if problem.task in ("binary", "multiclass"):
         vc = data[t].value_counts()
@@ -412,27 +517,27 @@ def profile(df: pd.DataFrame, problem: Problem, schema: Schema | None = None, *,
                                 "stratify the split; judge by recall/precision or PR-AUC, not accuracy; consider class weights"))
     elif t is not None: balance = data[t].describe().to_frame()
     else: balance = pd.DataFrame()
-    labelled = idx = np.flatnonzero(ok_all) if t is not None else np.arange(n)
-    if max_rows is not None and len(idx) > max_rows: idx = np.sort(rng.choice(idx, max_rows, replace=False))
-    yv = yv_all[idx] if t is not None else None
 
     # association of each feature (and identifier order, and presence) with the target
     assoc, measure, ranks = [], {"binary": "auc", "regression": "r2", "multiclass": "eta"}.get(problem.task), {}
     A = _Assoc(problem.task, yv) if t is not None and measure is not None and len(idx) > 10 else None
+    scodes = {c: codes[c][0][idx] for c in codes}                     # codes of the sampled rows
     for c in [c for c in schema.columns if c != t]:
         spec, s = schema[c], data[c]
         if spec.kind == "constant": continue
         numeric = spec.kind in ("numeric", "boolean", "datetime") and c not in ids
         if numeric or (c in ids and pd.api.types.is_numeric_dtype(s)):
-            if c in codes and spec.kind != "datetime":      # few distinct numbers: ranks from counts
+            if c in sampled: x, r = sampled[c]              # ranked with the column statistics
+            elif c in codes and spec.kind != "datetime":    # few distinct numbers: ranks from counts
                 cd, k, labels = codes[c]
                 vals = np.asarray(labels, dtype=float)
                 if k > len(labels): vals = np.append(vals, np.nan)
-                x = vals[cd[idx]]; r = _level_ranks(cd[idx], vals)
+                x = vals[scodes[c]]; r = _level_ranks(scodes[c], vals)
             else:
                 x = ((s.iloc[idx] - pd.Timestamp(0, tz=s.dt.tz)).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
-                     if spec.kind == "datetime" else s.to_numpy(dtype=float, na_value=np.nan)[idx])
+                     if spec.kind == "datetime" else _floats(s)[idx])
                 r = _ranks(x)
+            miss = np.isnan(x)
             if spec.kind in ("numeric", "boolean") and c not in ids: ranks[c] = (x, r)
             v = A.ranked(x, r) if A else _NAN
         elif c in ids:                                        # text identifiers: their sort order
@@ -440,9 +545,11 @@ def profile(df: pd.DataFrame, problem: Problem, schema: Schema | None = None, *,
             r[r < 0] = np.nan
             v = A.ranked(r, _ranks(r)) if A else _NAN
         else:
-            cd, k, _ = codes[c] if c in codes else _codes(s)
-            g, score = _oof_groups(cd[idx], k, yv, rng) if A and problem.task != "multiclass" else (None, None)
-            v = A.grouped(g, score, cd[idx], k) if A else _NAN
+            if c not in codes: cd, labels, k = _codes(s); codes[c], scodes[c] = (cd, k, labels), cd[idx]
+            cd, k, labels = codes[c]
+            miss = scodes[c] == len(labels)                   # missing is the last code, when there is one
+            g, score = _oof_groups(scodes[c], k, yv, rng) if A and problem.task != "multiclass" else (None, None)
+            v = A.grouped(g, score, scodes[c], k) if A else _NAN
         if A is None: continue
         if c in ids:
             assoc.append(dict(column=c, kind=spec.kind, measure=measure, strength=v, suspect=bool(v >= id_threshold)))
@@ -451,7 +558,6 @@ def profile(df: pd.DataFrame, problem: Problem, schema: Schema | None = None, *,
                                     "identifiers were assigned in outcome order: never use them as features; shuffle before splitting", "critical"))
             continue
         row = dict(column=c, kind=spec.kind, measure=measure, strength=v, suspect=bool(v >= leak_threshold))
-        miss = s.isna().to_numpy()[idx]
         if 0 < miss.sum() < len(idx):
             row["missing_strength"] = mv = A.presence(miss)
             if mv >= leak_threshold:
@@ -492,14 +598,14 @@ def profile(df: pd.DataFrame, problem: Problem, schema: Schema | None = None, *,
     corr = {}
     if len(num) >= 2:
         for name, j in (("pearson", 0), ("spearman", 1)):
-            M = np.column_stack([ranks[c][j] for c in num])
+            M = np.vstack([ranks[c][j] for c in num]).T
             corr[name] = pd.DataFrame(_corr(M), index=num, columns=num)
     cat = [c for c in schema.features(("categorical", "boolean")) if c in codes]
     if len(cat) >= 2:
         cv = np.eye(len(cat))
         for i in range(len(cat)):
             for j in range(i + 1, len(cat)):
-                cv[i, j] = cv[j, i] = _cramers_v(codes[cat[i]][0][idx], codes[cat[i]][1], codes[cat[j]][0][idx], codes[cat[j]][1])
+                cv[i, j] = cv[j, i] = _cramers_v(scodes[cat[i]], codes[cat[i]][1], scodes[cat[j]], codes[cat[j]][1])
         corr["cramers_v"] = pd.DataFrame(cv, index=cat, columns=cat)
 
     # target rate by group (sampling and bias)

@@ -134,3 +134,63 @@ def test_profile_never_crashes_and_serialises(df):
     assert isinstance(p, Profile) and p.n_rows == len(df)
     json.dumps(p.to_dict())
     p._repr_html_()
+
+
+@st.composite
+def numeric_columns(draw):
+    n = draw(st.integers(1, 120))
+    if draw(st.booleans()): v = draw(st.lists(st.one_of(st.none(), st.integers(-30, 30)), min_size=n, max_size=n))
+    else: v = draw(st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6), st.sampled_from([0.0, -0.0, 1.5])), min_size=n, max_size=n))
+    x = np.array([np.nan if u is None else u for u in v], dtype=float)
+    insample = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    return x, insample
+
+
+@settings(max_examples=150, deadline=None)
+@given(numeric_columns(), st.booleans())
+def test_numeric_stats_match_numpy(col, integer):
+    "Statistics on every row and ranks of the sample are the same whichever route computes them (bincount, or sorted halves merged)."
+    from scipy.stats import rankdata
+    from mlworkflow.eda import _numeric_stats
+    x, insample = col
+    integer = integer and bool(np.all(np.isnan(x) | (x == np.round(x))))
+    idx, rest = np.flatnonzero(insample), np.flatnonzero(~insample)
+    stats, (xs, r) = _numeric_stats(x, integer, (idx, rest))
+    v = x[~np.isnan(x)]
+    assert np.array_equal(xs, x[idx], equal_nan=True)
+    ok = ~np.isnan(xs)
+    assert np.array_equal(r[ok], rankdata(xs[ok])) and np.isnan(r[~ok]).all()
+    if len(v) == 0:
+        assert stats["unique"] == 0 and np.isnan(stats["mean"])
+        return
+    q = np.quantile(v, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_allclose([stats[k] for k in ("min", "q25", "median", "q75", "max")], q, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(stats["mean"], v.mean(), rtol=1e-9, atol=1e-6)
+    if len(v) > 1: np.testing.assert_allclose(stats["std"], v.std(ddof=1), rtol=1e-9, atol=1e-6)
+    iqr = q[3] - q[1]
+    assert stats["unique"] == len(np.unique(v)) and stats["zeros"] == int((v == 0).sum())
+    assert stats["outliers"] == (int(((v < q[1] - 1.5 * iqr) | (v > q[3] + 1.5 * iqr)).sum()) if iqr > 0 else 0)
+
+
+def test_duplicates_and_correlations_match_pandas():
+    from mlworkflow.eda import _codes, _corr, _count_duplicates
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.integers(0, 3, 400), "b": rng.choice(["x", "y", None], 400), "c": rng.integers(0, 2, 400) * 0.5,
+                       "d": rng.normal(size=400)})
+    df.loc[300:, "d"] = df.loc[:99, "d"].to_numpy()                       # the most distinct column repeats, other columns mostly do not
+    cd, labels, k = _codes(df["b"])
+    codes = {"b": (cd, k, labels)}                                        # text hashed by its codes, numbers as stored
+    for distinct in ({}, {"d": 300, "a": 3}):
+        assert _count_duplicates(df, list(df.columns), codes, distinct) == int(df.duplicated().sum()) > 0
+        assert _count_duplicates(df, ["a", "b", "c"], codes, distinct) == int(df[["a", "b", "c"]].duplicated().sum())
+    M = rng.normal(size=(20_000, 4)) * [1, 10, 1e3, 1] + [0, 1e6, -5, 3]
+    M[rng.random(M.shape) < 0.1] = np.nan
+    np.testing.assert_allclose(_corr(M), pd.DataFrame(M).corr().to_numpy(), atol=1e-10)
+
+
+def test_threads_do_not_change_the_result(churn):
+    big = pd.concat([churn] * 3, ignore_index=True)
+    a, b = profile(big, churn_problem(), n_jobs=1).to_dict(), profile(big, churn_problem(), n_jobs=2).to_dict()
+    a.pop("seconds"), b.pop("seconds")
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    with pytest.raises(ValueError, match="n_jobs must be -1"): profile(churn, churn_problem(), n_jobs=0)
