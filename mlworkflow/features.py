@@ -396,7 +396,8 @@ class TextEmbedding(TransformerMixin, BaseEstimator):
             path = _st_model_dir()
             from sentence_transformers import SentenceTransformer  # optional extra, checked by _st_model_dir
             self.model_ = SentenceTransformer(str(path), device="cpu")
-            self.n_components_ = int(self.model_.get_sentence_embedding_dimension())
+            dim = getattr(self.model_, "get_embedding_dimension", None) or self.model_.get_sentence_embedding_dimension
+            self.n_components_ = int(dim())
             return self
         self.tfidf_ = TfidfVectorizer(max_features=self.max_features, ngram_range=tuple(self.ngram_range), min_df=self.min_df,
                                       token_pattern=r"(?u)\b\w+\b", sublinear_tf=True, dtype=np.float64)

@@ -229,8 +229,9 @@ def run_workflow(config: RunConfig | str | Path | None = None, out="mlw-runs", *
     bundle = load_bundle(bundle_path)
     lat = _latency_p95_ms(bundle, X_va, seed)
     manifest["serving_latency_p95_ms"] = lat
+    budget = problem.constraints.latency_ms_p95
     pr.done(f"bundle at {bundle_path}; single-row latency p95 {lat:.1f} ms"
-            + (f" (budget {problem.constraints.latency_ms_p95:g} ms)" if problem.constraints.latency_ms_p95 else ""))
+            + ("" if not budget else f" (budget {budget:g} ms)" if lat <= budget else f" OVER the {budget:g} ms budget: check the machine's load, or serve a faster model"))
 
     pr.start("monitoring")
     drift = drift_report(bundle.reference, X_va, schema)
