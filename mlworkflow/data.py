@@ -120,6 +120,7 @@ class ColumnSpec:
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]ID$|Id$|^key$|^uuid$)", re.I)
 _BLANK = re.compile(r"^\s*$")
 _DATE_CHARS = re.compile(r"\d{1,4}[-/.:]\d{1,2}")
+_WHITESPACE = re.compile(r"\s")
 
 def _blank_to_na(s: pd.Series):
     "Strings stripped; blank strings -> NA. Returns (series, n_blank)."
@@ -143,7 +144,44 @@ def _as_dates(s: pd.Series):
     bad = d.isna() & st.notna()
     return d, n_blank, int(bad.sum()), list(st[bad].unique()[:3])
 
-def _sample(s: pd.Series, n=1000): return s if len(s) <= n else s.iloc[np.linspace(0, len(s) - 1, n).astype(int)]
+def _nonmissing(s: pd.Series, notna: np.ndarray, n: int) -> pd.Series:
+    "Up to `n` of the non-missing values of `s`, evenly spread, without copying the others first."
+    if notna.all(): return s if len(s) <= n else s.iloc[np.linspace(0, len(s) - 1, n).astype(int)]
+    pos = np.flatnonzero(notna)
+    if len(pos) > n: pos = pos[np.linspace(0, len(pos) - 1, n).astype(int)]
+    return s.iloc[pos]
+
+def _text_sample(s: pd.Series):
+    "(mask of non-missing values or None for other dtypes, up to 200 of them if all are text else None, note on mixed types)."
+    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)): return None, None, ""
+    notna = s.notna().to_numpy()
+    if pd.api.types.is_object_dtype(s):
+        types = s[notna].map(type)
+        if not types.eq(str).all(): return notna, None, "mixed types: " + ", ".join(sorted({t.__name__ for t in types}))
+    return notna, _nonmissing(s, notna, 200) if notna.any() else None, ""
+
+def _not_numbers(texts: list) -> list:
+    "Per array of text: a mask of the values that are neither blank nor numbers, and a mask of the blank ones (each distinct value parsed once)."
+    codes, uniq = pd.factorize(np.concatenate(texts))
+    st = pd.Series(uniq, dtype=object).astype("string").str.strip()
+    blank = st.eq("").fillna(False)
+    st = st.mask(blank)
+    bad = (pd.to_numeric(st, errors="coerce").isna() & st.notna()).to_numpy(bool)[codes]
+    blank = blank.to_numpy(bool)[codes]
+    ends = np.cumsum([len(t) for t in texts])
+    return [(bad[e - len(t):e], blank[e - len(t):e]) for t, e in zip(texts, ends)]
+
+def _text_looks(samples: dict) -> dict:
+    "What each column's sample of text may hold, 'number', 'date' or '': a cheap look before the full column is parsed. One pandas pass serves all columns; a column whose first value is no number is out at once."
+    vals = {c: x.to_numpy(dtype=object) for c, x in samples.items()}
+    looks = dict.fromkeys(vals, "")
+    maybe = [c for c, (bad, _) in zip(vals, _not_numbers([v[:1] for v in vals.values()]) if vals else []) if not bad.any()]
+    for c, (bad, blank) in zip(maybe, _not_numbers([vals[c] for c in maybe]) if maybe else []):
+        if not bad.any() and blank.sum() < len(blank): looks[c] = "number"
+    for c, v in vals.items():      # dates: date-like characters in every value (Python's \d is wider than pandas'), then a parse
+        if looks[c] or not all(_DATE_CHARS.search(x) for x in v): continue
+        if samples[c].astype(str).str.contains(_DATE_CHARS).all() and _as_dates(samples[c])[2] == 0: looks[c] = "date"
+    return looks
 
 def _jsonable(v):
     if isinstance(v, (np.integer,)): return int(v)
@@ -152,46 +190,64 @@ def _jsonable(v):
     if isinstance(v, pd.Timestamp): return v.isoformat()
     return v
 
-def _infer_column(name, s: pd.Series, max_categories: int) -> ColumnSpec:
-    note, dtype = "", str(s.dtype)
-    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
-        nn = s.dropna()
-        texty = nn.map(type).eq(str).all() if pd.api.types.is_object_dtype(s) else True
-        if texty and len(nn):
-            smp = _sample(nn, 200)                     # a cheap look first; the full column only if it passes
-            _, s_blank, s_bad, _ = _as_numbers(smp)
-            if s_bad == 0 and s_blank < len(smp):
-                num, n_blank, n_bad, _ = _as_numbers(s)
-                if n_bad == 0:
-                    s, dtype = num, "float64"
-                    note = "numbers stored as text" + (f"; {n_blank} blank strings -> missing" if n_blank else "")
-            elif smp.astype(str).str.contains(_DATE_CHARS).all() and _as_dates(smp)[2] == 0:
-                d, n_blank, n_bad, _ = _as_dates(s)
-                if n_bad == 0:
-                    s, dtype = d, str(d.dtype)
-                    note = "dates stored as text" + (f"; {n_blank} blank strings -> missing" if n_blank else "")
-        elif not texty: note = "mixed types: " + ", ".join(sorted({t.__name__ for t in nn.map(type)}))
-    missing, n = int(s.isna().sum()), len(s)
-    spec = dict(name=name, dtype=dtype, missing=missing, note=note)
-    def constant(): return ColumnSpec(kind="constant", role="ignore", categories=[str(_jsonable(v)) for v in s.dropna().iloc[:1]], **spec)
+def _infer_column(name, s: pd.Series, max_categories: int, seen=None, look=None) -> ColumnSpec:
+    "One column's spec; `seen` (`_text_sample` of `s`) and `look` (its `_text_looks`) when already computed."
+    dtype = str(s.dtype)
+    notna, smp, note = seen or _text_sample(s)
+    if smp is not None:
+        look = _text_looks({name: smp})[name] if look is None else look
+        if look == "number":
+            num, n_blank, n_bad, _ = _as_numbers(s)
+            if n_bad == 0:
+                s, dtype, notna, smp = num, "float64", None, None
+                note = "numbers stored as text" + (f"; {n_blank} blank strings -> missing" if n_blank else "")
+        elif look == "date":
+            d, n_blank, n_bad, _ = _as_dates(s)
+            if n_bad == 0:
+                s, dtype, notna, smp = d, str(d.dtype), None, None
+                note = "dates stored as text" + (f"; {n_blank} blank strings -> missing" if n_blank else "")
+    n = len(s)
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):   # numbers: min/max, no hashing
         x = s.to_numpy(dtype=float, na_value=np.nan)
-        v = x[~np.isnan(x)]
-        if len(v) == 0 or v.min() == v.max(): return constant()
-        if ((v == 0) | (v == 1)).all(): return ColumnSpec(kind="boolean", categories=[0, 1], **spec)
+        nan = np.isnan(x)
+        missing = int(nan.sum()) if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiu" else int(s.isna().sum())
+    else:
+        if notna is None: notna = s.notna().to_numpy()
+        missing = n - int(notna.sum())
+    spec = dict(name=name, dtype=dtype, missing=missing, note=note)
+    def constant(): return ColumnSpec(kind="constant", role="ignore", categories=[str(_jsonable(v)) for v in s.dropna().iloc[:1]], **spec)
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        v = x[~nan] if nan.any() else x
+        if len(v) == 0: return constant()
+        lo, hi = v.min(), v.max()
+        if lo == hi: return constant()
+        if lo == 0 and hi == 1 and ((v == 0) | (v == 1)).all(): return ColumnSpec(kind="boolean", categories=[0, 1], **spec)
         if pd.api.types.is_integer_dtype(s) and n >= 20 and _ID_NAME.search(str(name)) and s.nunique() == n:
             return ColumnSpec(kind="identifier", role="id", **spec)
+        if isinstance(s.dtype, np.dtype) and s.dtype == np.float64 and lo != 0 and hi != 0: return ColumnSpec(kind="numeric", min=float(lo), max=float(hi), **spec)
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":       # pandas' min of numpy ints is numpy's
+            a = s.to_numpy()
+            return ColumnSpec(kind="numeric", min=_jsonable(a.min()), max=_jsonable(a.max()), **spec)
         return ColumnSpec(kind="numeric", min=_jsonable(s.min()), max=_jsonable(s.max()), **spec)
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         if s.nunique() <= 1: return constant()
         if pd.api.types.is_bool_dtype(s): return ColumnSpec(kind="boolean", categories=[False, True], **spec)
         return ColumnSpec(kind="datetime", min=s.min().isoformat(), max=s.max().isoformat(), **spec)
-    u = s.dropna().unique()                                                     # labels: one hashing pass
-    nu = len(u)
-    if nu <= 1: return constant()
-    if nu <= max_categories: return ColumnSpec(kind="categorical", categories=sorted({str(x) for x in u}), **spec)
-    words = _sample(s.dropna(), 2000).astype(str).str.count(r"\s+").mean() + 1
-    if nu == n and missing == 0 and n >= 20 and words < 2: return ColumnSpec(kind="identifier", role="id", **spec)
+    u = None                                                                    # text with more labels than categories in the sample: no full hashing pass
+    if smp is None or len(set(smp.to_numpy(dtype=object))) <= max_categories:
+        u = s.unique()
+        if missing: u = u[~pd.isna(u)]
+        if len(u) <= 1: return constant()
+        if len(u) <= max_categories: return ColumnSpec(kind="categorical", categories=sorted({str(x) for x in u}), **spec)
+    w = _nonmissing(s, notna, 2000)
+    if smp is not None and not _WHITESPACE.search("".join(w.to_numpy(dtype=object))): words = 1.0   # one word each, no regex per value
+    else: words = w.astype(str).str.count(r"\s+").mean() + 1
+    if missing == 0 and n >= 20 and words < 2:
+        if u is None and smp is not None:
+            ws = w.to_numpy(dtype=object)
+            unique = len(set(ws)) == len(ws) and len(s.unique()) == n         # a repeat in the sample settles it
+        else: unique = len(u) == n
+        if unique: return ColumnSpec(kind="identifier", role="id", **spec)
     if words >= 3: return ColumnSpec(kind="text", **spec)
     return ColumnSpec(kind="high_cardinality", **spec)
 
@@ -379,9 +435,11 @@ def infer_schema(df: pd.DataFrame, problem: Problem | None = None, *, max_catego
             if c is not None: roles[c] = r
         missing = [c for c in roles if c not in df.columns]
         if missing: raise ValueError(f"problem {problem.name!r} names columns not in the data: {missing}")
+    seen = {c: _text_sample(df[c]) for c in df.columns}
+    looks = _text_looks({c: smp for c, (_, smp, _) in seen.items() if smp is not None})   # one look at every text column
     cols = {}
     for c in df.columns:
-        spec = _infer_column(str(c), df[c], max_categories)
+        spec = _infer_column(str(c), df[c], max_categories, seen[c], looks.get(c))
         if c in roles: spec.role = roles[c]
         cols[str(c)] = spec
     return Schema(cols)

@@ -139,3 +139,41 @@ def test_loaders_round_trip(tmp_path):
     with pytest.raises(ValueError, match="table 'x' not found"): read_data(tmp_path / "d.db", table="x")
     with pytest.raises(ValueError, match="apply to databases"): read_data(tmp_path / "d.csv", table="t")
     with pytest.raises(FileNotFoundError, match="nope.csv"): read_data(tmp_path / "nope.csv")
+
+
+@common
+@given(frames())
+def test_a_column_is_inferred_alone_as_in_its_frame(df):
+    # the text samples of all columns are looked at together; no column may change another's spec
+    s = infer_schema(df)
+    for c in df.columns: assert infer_schema(df[[c]])[c] == s[c]
+
+
+def _spec(values, dtype="str", **kw):
+    return infer_schema(pd.DataFrame({"c": pd.Series(values, dtype=dtype)}), **kw)["c"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "object", "string"])
+def test_inference_edge_cases(dtype):
+    n = 3000
+    nums = _spec([" "] + [f"{i / 7:.2f}" for i in range(n)], dtype)               # first value blank: the full look decides
+    assert (nums.kind, nums.dtype, nums.missing, nums.note) == ("numeric", "float64", 1, "numbers stored as text; 1 blank strings -> missing")
+    assert (_spec([" ", ""] * 20, dtype).kind, _spec([" ", ""] * 20, dtype).note) == ("categorical", "")   # blanks only: no numbers
+    assert _spec(["1", "x"] * 20, dtype).kind == "categorical"
+    dates = _spec([str(pd.Timestamp("2021-01-01") + pd.Timedelta(hours=h)) for h in range(n)], dtype)
+    assert (dates.kind, dates.note) == ("datetime", "dates stored as text")
+    assert _spec([f"ID{i:05d}" for i in range(n)], dtype).kind == "identifier"    # unique one-word text, beyond the 2000 sampled
+    assert _spec([f"ID{i:05d}" for i in range(n - 1)] + ["ID00000"], dtype).kind == "high_cardinality"
+    assert _spec([f"word {i} and more" for i in range(n)], dtype).kind == "text"
+    assert _spec([f"label{i % 50}" for i in range(n)], dtype).categories == sorted(f"label{i}" for i in range(50))
+    assert _spec([f"label{i % 51}" for i in range(n)], dtype).kind == "high_cardinality"
+    assert _spec([None] * 30, dtype).kind == "constant"
+    assert _spec([], dtype).kind == "constant"
+
+
+def test_numeric_range_keeps_types_and_signed_zero():
+    df = pd.DataFrame({"f": [-0.0, 0.0, 2.5, np.nan], "i": [3, -2, 7, 5], "big": [2**62 + 1, 0, 5, 9]})
+    s = infer_schema(df)
+    assert (s["f"].min, s["f"].max, s["f"].missing) == (df.f.min(), 2.5, 1) and str(s["f"].min) == str(df.f.min())
+    assert (s["i"].min, s["i"].max) == (-2, 7) and type(s["i"].min) is int
+    assert s["big"].max == 2**62 + 1
