@@ -1,4 +1,4 @@
-"""SHAP values for 100,000 rows x 30 features: mlworkflow.evaluation.shap_values versus LightGBM's own
+"""SHAP values for 100,000 rows x 30 features: mlworkflow.explain.shap_values versus LightGBM's own
 `pred_contrib=True` (exact TreeSHAP in C++, all cores), the floor, measured in the same run.
 
     python bench/shap.py            # 100,000 rows (a few minutes on 2 cores)
@@ -24,7 +24,7 @@ import pandas as pd  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 
-from mlworkflow.evaluation import shap_values  # noqa: E402
+from mlworkflow.explain import shap_values  # noqa: E402
 
 TARGET = 1.5  # ours within 1.5x of the pred_contrib floor
 

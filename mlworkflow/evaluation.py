@@ -9,7 +9,6 @@ import base64
 import hashlib
 import html
 import io
-import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -17,44 +16,18 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from scipy import stats
 from sklearn import metrics as skm
 from sklearn.calibration import CalibrationDisplay
 from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay
 from sklearn.pipeline import Pipeline
 
+from .explain import _CONTRASTS, _encode, predict_scores, shap_by_outcome
 from .problem import METRICS, Criterion, Problem, Verdict, compute_metric, metric_input, verdict
 
 # %% auto #0
-__all__ = ['predict_scores', 'metrics_with_ci', 'metric_ci', 'ThresholdChoice', 'choose_threshold', 'RocPointDisplay',
-           'PrPointDisplay', 'GainDisplay', 'confident_errors', 'error_slices', 'ShapValues', 'shap_values',
-           'ShapErrorAnalysis', 'shap_by_outcome', 'EvaluationReport', 'evaluate', 'evaluate_test']
-
-# %% ../nbs/06_evaluation.ipynb #52b16908
-def _encode(problem: Problem, y) -> np.ndarray:
-    "The target as evaluation uses it: 0/1 for a binary task (from labels or 0/1), as is otherwise."
-    y = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
-    if problem.task != "binary": return y.to_numpy()
-    vals = set(pd.unique(y.dropna()))
-    if problem.positive_label in vals: return problem.encode_target(y.reset_index(drop=True)).to_numpy()
-    if vals <= {0, 1}: return y.astype(int).to_numpy()
-    raise ValueError(f"target {problem.target!r}: expected labels with the positive class {problem.positive_label!r} "
-                     f"or 0/1, got values {sorted(map(str, vals))[:5]}")
-
-def predict_scores(problem: Problem, model, X) -> np.ndarray:
-    "Scores of fitted `model` on `X`: P(positive) for binary, probabilities for multiclass, predictions or cluster labels otherwise."
-    if problem.task == "binary":
-        if not hasattr(model, "predict_proba"): return np.asarray(model.decision_function(X), float)
-        classes = list(getattr(model, "classes_", [0, 1]))
-        j = classes.index(problem.positive_label) if problem.positive_label in classes else classes.index(1) if 1 in classes else 1
-        return np.asarray(model.predict_proba(X))[:, j]
-    if problem.task == "multiclass": return np.asarray(model.predict_proba(X))
-    if problem.task == "clustering": return np.asarray(model.predict(X) if hasattr(model, "predict") else model.fit_predict(X))
-    return np.asarray(model.predict(X), float)
-
-def _is_scores(obj, n) -> bool:
-    return not hasattr(obj, "predict") and not hasattr(obj, "fit") and np.ndim(obj) >= 1 and len(obj) == n
+__all__ = ['metrics_with_ci', 'metric_ci', 'ThresholdChoice', 'choose_threshold', 'RocPointDisplay', 'PrPointDisplay',
+           'GainDisplay', 'confident_errors', 'error_slices', 'EvaluationReport', 'evaluate', 'evaluate_test']
 
 # %% ../nbs/06_evaluation.ipynb #ef8979fc
 _LABEL = ("recall", "precision", "f1", "accuracy", "balanced_accuracy")
@@ -466,228 +439,6 @@ def error_slices(problem: Problem, X: pd.DataFrame, y_true, y_pred, *, criterion
     df = df.reset_index(drop=True)
     return df if top is None else df.head(top)
 
-# %% ../nbs/06_evaluation.ipynb #0dd48da9
-_TREE_NAMES = ("DecisionTree", "ExtraTree", "RandomForest", "ExtraTrees", "GradientBoosting", "HistGradientBoosting", "LGBM", "XGB", "CatBoost")
-
-def _shap():
-    try: import shap
-    except ImportError: raise ImportError("SHAP error analysis needs the optional extra: pip install 'mlworkflow[explain]'") from None
-    return shap
-
-@dataclass
-class ShapValues:
-    "SHAP values of explained rows on the model's input features; `values.sum(1) + base_value` is the model output."
-    values: pd.DataFrame
-    base_value: float
-    data: pd.DataFrame
-    output: str      # what the values add up to: 'log-odds', 'probability' or 'prediction'
-    explainer: str   # 'tree', 'linear' or 'permutation'
-
-    def explanation(self):
-        "The values as a `shap.Explanation`, for shap's own plots."
-        return _shap().Explanation(self.values.to_numpy(), base_values=np.full(len(self.values), self.base_value),
-                                   data=self.data.to_numpy(), feature_names=list(self.values.columns))
-
-def _explainer_kind(est) -> str:
-    name = type(est).__name__
-    if name.startswith(_TREE_NAMES) or type(est).__module__.split(".")[0] in ("lightgbm", "xgboost", "catboost"): return "tree"
-    if hasattr(est, "coef_") and hasattr(est, "intercept_"): return "linear"
-    return "permutation"
-
-def _readable(names) -> list:
-    short = [str(n).split("__", 1)[-1] for n in names]
-    return short if len(set(short)) == len(short) else [str(n) for n in names]
-
-def _model_input(model, X):
-    "The last estimator of `model` and `X` as it sees it (float frame, readable names)."
-    if isinstance(model, Pipeline) and len(model.steps) > 1:
-        Xt, est = model[:-1].transform(X), model[-1]
-        names = model[:-1].get_feature_names_out() if hasattr(model[:-1], "get_feature_names_out") else None
-    else: Xt, est, names = X, model, None
-    if hasattr(Xt, "toarray"): Xt = Xt.toarray()
-    names = list(Xt.columns) if isinstance(Xt, pd.DataFrame) else names if names is not None else [f"x{i}" for i in range(np.shape(Xt)[1])]
-    try: A = np.asarray(Xt, dtype=float)
-    except (TypeError, ValueError): raise ValueError("shap_values needs numeric model inputs; the preprocessor left non-numeric columns (e.g. native categorical) that the explainers cannot take") from None
-    index = X.index if isinstance(X, pd.DataFrame) else None
-    return est, pd.DataFrame(A, columns=_readable(names), index=index), list(names)
-
-def _raw_output(est, A):
-    "The model output SHAP values add up to."
-    if type(est).__module__.startswith("lightgbm"): return np.asarray(est.predict(A, raw_score=True), float)
-    if hasattr(est, "decision_function") and hasattr(est, "classes_"):
-        d = np.asarray(est.decision_function(A), float)
-        if d.ndim == 1: return d
-    if hasattr(est, "predict_proba"): return np.asarray(est.predict_proba(A))[:, -1]
-    return np.asarray(est.predict(A), float)
-
-def _positive(sv, ev):
-    if isinstance(sv, list): sv, ev = sv[-1], np.ravel(ev)[-1]
-    sv = np.asarray(sv)
-    if sv.ndim == 3: sv, ev = sv[..., -1], np.ravel(ev)[-1]
-    return sv, float(np.ravel(ev)[0]) if np.ndim(ev) else float(ev)
-
-def _hgb_to_lightgbm(est):
-    "A LightGBM Booster with the same trees (and raw output) as a fitted single-output HistGradientBoosting model, or None."
-    try: import lightgbm as lgb
-    except ImportError: return None
-    if len(est._predictors[0]) != 1: return None
-    base = float(np.ravel(est._baseline_prediction)[0])
-    fmt = lambda a: " ".join(repr(float(v)) for v in a)
-    ints = lambda a: " ".join(str(int(v)) for v in a)
-    trees = []
-    for k, (pred,) in enumerate(est._predictors):
-        nd = pred.nodes
-        if nd["is_categorical"].any(): return None
-        leaf = nd["is_leaf"].astype(bool)
-        internal, leaves = np.flatnonzero(~leaf), np.flatnonzero(leaf)
-        ref = np.empty(len(nd), int)
-        ref[internal], ref[leaves] = np.arange(len(internal)), ~np.arange(len(leaves))
-        vals = nd["value"][leaves] + (base if k == 0 else 0.0)
-        t = [f"Tree={k}", f"num_leaves={len(leaves)}", "num_cat=0"]
-        if len(internal):
-            i = internal
-            t += [f"split_feature={ints(nd['feature_idx'][i])}", f"split_gain={' '.join(['0'] * len(i))}",
-                  f"threshold={fmt(nd['num_threshold'][i])}", f"decision_type={ints(8 + 2 * nd['missing_go_to_left'][i].astype(int))}",
-                  f"left_child={ints(ref[nd['left'][i]])}", f"right_child={ints(ref[nd['right'][i]])}"]
-        t += [f"leaf_value={fmt(vals)}", f"leaf_weight={fmt(nd['count'][leaves])}", f"leaf_count={ints(nd['count'][leaves])}"]
-        if len(internal):
-            t += [f"internal_value={' '.join(['0'] * len(internal))}", f"internal_weight={fmt(nd['count'][internal])}",
-                  f"internal_count={ints(nd['count'][internal])}"]
-        t += ["is_linear=0", "shrinkage=1"]
-        trees.append("\n".join(t) + "\n\n")
-    p = est.n_features_in_
-    head = ["tree", "version=v4", "num_class=1", "num_tree_per_iteration=1", "label_index=0", f"max_feature_idx={p - 1}",
-            "objective=regression", "feature_names=" + " ".join(f"f{j}" for j in range(p)), "feature_infos=" + " ".join(["none"] * p)]
-    text = "\n".join(head) + "\n\n" + "\n".join(trees) + "\nend of trees\n"
-    return lgb.Booster(model_str=text)
-
-def _tree_chunk(est, A):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if type(est).__module__.startswith("lightgbm"):
-            c = np.asarray(est.predict(A, pred_contrib=True))
-            return c[:, :-1], float(c[0, -1]) if len(c) else 0.0
-        e = _shap().TreeExplainer(est)
-        return _positive(e.shap_values(A, check_additivity=False), e.expected_value)
-
-def shap_values(model, X: pd.DataFrame, *, background: int = 100, n_jobs: int = 1, random_state: int = 0) -> ShapValues:
-    "SHAP values of fitted `model` (estimator or pipeline) on `X`, on the features its last step sees."
-    est, Xt, raw_names = _model_input(model, X)
-    kind, A = _explainer_kind(est), Xt.to_numpy()
-    rng = np.random.default_rng(random_state)
-    bg = A[rng.choice(len(A), min(background, len(A)), replace=False)]
-    shap = _shap()
-    if kind == "tree":
-        lgb = type(est).__module__.startswith("lightgbm")
-        booster = _hgb_to_lightgbm(est) if type(est).__name__.startswith("HistGradientBoosting") else None
-        if booster is not None:  # same trees in LightGBM: its multithreaded exact TreeSHAP
-            c = booster.predict(A, pred_contrib=True)
-            sv, base = c[:, :-1], float(c[0, -1]) if len(c) else 0.0
-        elif n_jobs > 1 and len(A) >= 2000 and not lgb:
-            parts = Parallel(n_jobs=n_jobs)(delayed(_tree_chunk)(est, c) for c in np.array_split(A, n_jobs))
-            sv, base = np.vstack([p[0] for p in parts]), parts[0][1]
-        else: sv, base = _tree_chunk(est, A)
-    elif kind == "linear":
-        e = shap.LinearExplainer(est, shap.maskers.Independent(bg, max_samples=len(bg)))
-        sv, base = _positive(e.shap_values(A), e.expected_value)
-    else:
-        named = lambda a: pd.DataFrame(a, columns=raw_names)
-        e = shap.PermutationExplainer(lambda a: _raw_output(est, named(a)), shap.maskers.Independent(bg, max_samples=len(bg)), seed=random_state)
-        ex = e(A, max_evals=max(2 * A.shape[1] + 1, 100), silent=True)
-        sv, base = np.asarray(ex.values), float(np.ravel(ex.base_values)[0])
-    clf = hasattr(est, "classes_")
-    proba = clf and not hasattr(est, "decision_function") and not type(est).__module__.startswith(("lightgbm", "xgboost"))
-    output = "probability" if proba else "log-odds" if clf else "prediction"
-    return ShapValues(pd.DataFrame(sv, columns=Xt.columns, index=Xt.index), base, Xt, output, kind)
-
-# %% ../nbs/06_evaluation.ipynb #0f2ebe0d
-_CONTRASTS = {"binary": (("FP", "TN"), ("FN", "TP")), "regression": (("over", "close"), ("under", "close"))}
-
-@dataclass
-class ShapErrorAnalysis:
-    "SHAP values of a stratified sample of rows with their outcome group (TP/FP/FN/TN, or over/under/close)."
-    shap: ShapValues
-    outcome: pd.Series
-    X: pd.DataFrame      # the raw rows explained
-
-    def summary(self, top: int = 10) -> pd.DataFrame:
-        "Mean |SHAP| per feature in each outcome group (top features overall)."
-        a = self.shap.values.abs()
-        feats = a.mean().sort_values(ascending=False).index[:top]
-        return a[feats].groupby(self.outcome.to_numpy()).mean().T.rename_axis("feature")
-
-    def contrast(self, a: str = "FP", b: str = "TN", top: int = 10) -> pd.DataFrame:
-        "Features whose mean SHAP differs most between outcome groups `a` and `b`, with mean feature values."
-        for g in (a, b):
-            if g not in set(self.outcome): raise ValueError(f"no {g!r} rows among the explained rows; groups: {sorted(set(self.outcome))}")
-        v, d, o = self.shap.values, self.shap.data, self.outcome.to_numpy()
-        diff = v[o == a].mean() - v[o == b].mean()
-        feats = diff.abs().sort_values(ascending=False).index[:top]
-        return pd.DataFrame({f"shap_{a}": v.loc[o == a, feats].mean(), f"shap_{b}": v.loc[o == b, feats].mean(), "difference": diff[feats],
-                             f"value_{a}": d.loc[o == a, feats].mean(), f"value_{b}": d.loc[o == b, feats].mean()}).rename_axis("feature")
-
-    def compare_rows(self, mask, top: int = 8) -> pd.DataFrame:
-        "Mean SHAP inside a set of explained rows (e.g. a slice) against the other explained rows."
-        mask = np.asarray(mask, bool)
-        if not mask.any() or mask.all(): raise ValueError("compare_rows needs some rows inside and some outside the mask")
-        v = self.shap.values
-        diff = v[mask].mean() - v[~mask].mean()
-        feats = diff.abs().sort_values(ascending=False).index[:top]
-        return pd.DataFrame({"shap_in": v.loc[mask, feats].mean(), "shap_out": v.loc[~mask, feats].mean(), "difference": diff[feats]}).rename_axis("feature")
-
-    def plot_group(self, group: str, *, max_display: int = 8, ax=None):
-        "Beeswarm of one outcome group (seeded jitter, small static figure); returns the Figure."
-        o = self.outcome.to_numpy() == group
-        if not o.any(): raise ValueError(f"no {group!r} rows among the explained rows")
-        if ax is None: _, ax = plt.subplots(figsize=(5.5, 3.4), layout="constrained")
-        e = self.shap.explanation()[np.flatnonzero(o)]
-        state = np.random.get_state()
-        np.random.seed(0)  # shap's beeswarm jitters with the global RNG
-        try: _shap().plots.beeswarm(e, max_display=max_display, show=False, ax=ax, plot_size=None, s=8)
-        finally: np.random.set_state(state)
-        ax.set_title(f"{group}: {int(o.sum())} rows", fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.xaxis.label.set_fontsize(8)
-        for a in ax.figure.axes:
-            if a is not ax: a.tick_params(labelsize=7); a.yaxis.label.set_fontsize(8)
-        return ax.figure
-
-    def plot_contrast(self, a: str = "FP", b: str = "TN", *, top: int = 8, ax=None):
-        "Bar chart of `contrast(a, b)`: what pushes group `a` relative to `b`; returns the Figure."
-        c = self.contrast(a, b, top).iloc[::-1]
-        if ax is None: _, ax = plt.subplots(figsize=(5, 3), layout="constrained")
-        ax.barh(c.index, c.difference, color=np.where(c.difference > 0, "C3", "C0"))
-        ax.axvline(0, c="grey", lw=0.8)
-        ax.set(xlabel=f"mean SHAP {a} - mean SHAP {b} ({self.shap.output})", title=f"What separates {a} from {b}")
-        ax.title.set_fontsize(9); ax.xaxis.label.set_fontsize(8); ax.tick_params(labelsize=8)
-        return ax.figure
-
-def _outcomes(problem, yt, score, threshold):
-    if problem.task == "binary":
-        p = score >= threshold
-        return np.select([p & (yt == 1), p & (yt == 0), ~p & (yt == 1)], ["TP", "FP", "FN"], "TN")
-    e = score - yt
-    lo, hi = np.quantile(e, [0.2, 0.8])
-    return np.select([e > hi, e < lo], ["over", "under"], "close")
-
-def shap_by_outcome(problem: Problem, model, X: pd.DataFrame, y, threshold: float | None = None, *, max_rows: int = 300,
-                    n_jobs: int = 1, random_state: int = 0) -> ShapErrorAnalysis:
-    "SHAP values of up to `max_rows` rows sampled per outcome group (seeded), ready for per-group summaries and contrasts."
-    if problem.task not in _CONTRASTS: raise ValueError(f"shap_by_outcome supports binary and regression tasks, not {problem.task!r}")
-    if problem.task == "binary" and threshold is None: raise ValueError("shap_by_outcome needs the decision threshold for a binary task")
-    X = X.reset_index(drop=True)
-    yt = _encode(problem, y).astype(float)
-    out = _outcomes(problem, yt, predict_scores(problem, model, X), threshold)
-    rng = np.random.default_rng(random_state)
-    groups = sorted(set(out))
-    quota = max_rows // len(groups)
-    pick = [rng.permutation(np.flatnonzero(out == g))[:quota] for g in groups]
-    rest = np.setdiff1d(np.arange(len(X)), np.concatenate(pick))
-    pick.append(rng.permutation(rest)[:max(0, max_rows - sum(map(len, pick)))])
-    idx = np.sort(np.concatenate(pick)).astype(int)
-    sv = shap_values(model, X.iloc[idx], n_jobs=n_jobs, random_state=random_state)
-    return ShapErrorAnalysis(sv, pd.Series(out[idx], index=sv.values.index, name="outcome"), X.iloc[idx])
-
 # %% ../nbs/06_evaluation.ipynb #2c6818f2
 def _png(fig, dpi: int = 72) -> bytes:
     buf = io.BytesIO()
@@ -779,6 +530,9 @@ class EvaluationReport:
                 "shap": {k: rec(v) for k, v in self.shap.items()}, "figures": list(self.figures), "notes": list(self.notes)}
 
 # %% ../nbs/06_evaluation.ipynb #87711d09
+def _is_scores(obj, n) -> bool:
+    return not hasattr(obj, "predict") and not hasattr(obj, "fit") and np.ndim(obj) >= 1 and len(obj) == n
+
 def _figures(problem, yt, s, thr, y_pred):
     figs = {}
     if problem.task == "binary":

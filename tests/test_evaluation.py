@@ -18,8 +18,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlworkflow.evaluation import (
     EvaluationReport, GainDisplay, PrPointDisplay, RocPointDisplay, _vec_metric, choose_threshold, confident_errors,
-    error_slices, evaluate, evaluate_test, metric_ci, metrics_with_ci, shap_by_outcome, shap_values,
+    error_slices, evaluate, evaluate_test, metric_ci, metrics_with_ci,
 )
+from mlworkflow.explain import shap_by_outcome, shap_values
 from mlworkflow.problem import Problem, compute_metric
 
 matplotlib.use("Agg")
