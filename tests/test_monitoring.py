@@ -7,13 +7,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
 from mlworkflow.data import infer_schema, load_churn
-from mlworkflow.deployment import create_app, load_bundle, save_bundle
+from mlworkflow.deployment import create_app
 from mlworkflow.monitoring import Alert, DriftReport, Monitor, drift_report, performance_over_time
-from mlworkflow.preprocessing import make_preprocessor
 from mlworkflow.problem import churn_problem
 
 
@@ -121,17 +118,6 @@ def test_performance_over_time_small_periods_and_errors():
 
 
 # ---------------------------------------------------------------- monitor
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    churn, problem = load_churn(), churn_problem()
-    schema = infer_schema(churn, problem)
-    data = schema.coerce(churn)[0]
-    X, y = data[schema.features()], problem.encode_target(data.Churn)
-    pipe = make_pipeline(make_preprocessor(schema), LogisticRegression(max_iter=1000)).fit(X.iloc[:5000], y.iloc[:5000])
-    path = save_bundle(tmp_path_factory.mktemp("b") / "v1", pipe, problem, schema, 0.2, reference=X.iloc[:5000])
-    return dict(churn=churn, data=data, schema=schema, problem=problem, X=X, y=y, path=path, bundle=load_bundle(path))
-
-
 def _log(monitor, df, pred, outcome, latency=5.0, scores=None, errors=None):
     monitor.log_predictions(df, pred, latency, scores=scores, errors=errors)
     return monitor.log_outcomes(df.customerID, outcome)

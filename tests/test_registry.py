@@ -8,22 +8,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 import mlworkflow.registry as reg_mod
-from mlworkflow.data import infer_schema, load_churn
 from mlworkflow.deployment import load_bundle, save_bundle
 from mlworkflow.preprocessing import make_preprocessor
-from mlworkflow.problem import churn_problem
 from mlworkflow.registry import ModelRegistry, retrain
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    churn, problem = load_churn(), churn_problem()
-    schema = infer_schema(churn, problem)
-    data = schema.coerce(churn)[0]
-    X, y = data[schema.features()], problem.encode_target(data.Churn)
-    pipe = make_pipeline(make_preprocessor(schema), LogisticRegression(max_iter=1000)).fit(X.iloc[:5000], y.iloc[:5000])
-    path = save_bundle(tmp_path_factory.mktemp("b") / "v1", pipe, problem, schema, 0.2, reference=X.iloc[:5000])
-    return dict(churn=churn, data=data, schema=schema, problem=problem, X=X, y=y, path=path, bundle=load_bundle(path))
 
 
 # ---------------------------------------------------------------- registry
