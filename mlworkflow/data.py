@@ -353,19 +353,17 @@ class Schema:
             if c not in out.columns: continue
             s = out[c]
             if spec.kind in ("numeric", "boolean") and not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-                num, n_blank, n_bad, ex = _as_numbers(s)
-                out[c] = num
-                msg = f"{c}: text -> float64"
-                if n_blank: msg += f"; {n_blank} blank strings -> missing"
-                if n_bad: msg += f"; {n_bad} values that are not numbers -> missing (e.g. {ex})"
-                changes.append(msg)
+                (new, n_blank, n_bad, ex), what = _as_numbers(s), "numbers"
+                to = "float64"
             elif spec.kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(s):
-                d, n_blank, n_bad, ex = _as_dates(s)
-                out[c] = d
-                msg = f"{c}: text -> {d.dtype}"
-                if n_blank: msg += f"; {n_blank} blank strings -> missing"
-                if n_bad: msg += f"; {n_bad} values that are not dates -> missing (e.g. {ex})"
-                changes.append(msg)
+                (new, n_blank, n_bad, ex), what = _as_dates(s), "dates"
+                to = new.dtype
+            else: continue
+            out[c] = new
+            msg = f"{c}: text -> {to}"
+            if n_blank: msg += f"; {n_blank} blank strings -> missing"
+            if n_bad: msg += f"; {n_bad} values that are not {what} -> missing (e.g. {ex})"
+            changes.append(msg)
         return out, changes
 
     def validate(self, df: pd.DataFrame, *, target: bool = True, allow_extra: bool = False, strict: bool = False) -> ValidationReport:

@@ -14,6 +14,16 @@ def pytest_addoption(parser):
                      help="also run notebook cells marked `#| slow` (same as MLW_SLOW=1)")
 
 
+@pytest.fixture(scope="module")
+def churn():
+    "The churn spec, its inferred schema and the repaired table (TotalCharges numeric)."
+    problem = churn_problem()
+    raw = load_churn()
+    schema = infer_schema(raw, problem)
+    df, _ = schema.coerce(raw)
+    return problem, schema, df
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     "A churn bundle (logistic regression, threshold 0.2) saved in a temp dir, with the data it was trained on."

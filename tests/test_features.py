@@ -12,10 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mlworkflow.data import infer_schema, load_churn
 from mlworkflow.features import DateParts, Interactions, TextEmbedding, WindowAggregates, feature_lineage
 from mlworkflow.preprocessing import make_preprocessor, split_data
-from mlworkflow.problem import churn_problem
 
 ESTIMATORS = [DateParts(), DateParts(parts=("hour", "dayofweek"), cyclical=False),
               Interactions(), Interactions(pairs=[(0, 1)], ops=("product", "ratio", "difference", "sum"), include_input=False),
@@ -172,11 +170,8 @@ def test_sentence_transformers_missing_extra_is_clear(monkeypatch):
 
 # ---------------------------------------------------------------- churn: lineage and train/serve parity
 @pytest.fixture(scope="module")
-def churn_xy():
-    problem = churn_problem()
-    raw = load_churn()
-    schema = infer_schema(raw, problem)
-    df, _ = schema.coerce(raw)
+def churn_xy(churn):
+    problem, schema, df = churn
     sp = split_data(df, problem)
     return schema, sp.xy("train"), sp.xy("valid")
 

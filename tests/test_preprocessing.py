@@ -11,18 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from mlworkflow.data import infer_schema, load_churn
 from mlworkflow.preprocessing import deduplicate, make_preprocessor, split_data, Splits
-from mlworkflow.problem import Problem, churn_problem
-
-
-@pytest.fixture(scope="module")
-def churn():
-    problem = churn_problem()
-    raw = load_churn()
-    schema = infer_schema(raw, problem)
-    df, _ = schema.coerce(raw)
-    return problem, schema, df
+from mlworkflow.problem import Problem
 
 
 # ---------------------------------------------------------------- splits: property tests
