@@ -8,10 +8,14 @@ non-numeric column + missing counts. ydata-profiling pins pandas<3, so it runs i
 environment (YDATA_PYTHON, default /tmp/eda_bench/ydata_venv/bin/python) as a subprocess on the same
 data saved to Parquet; its figures are null when that environment is missing. Create it with
     python -m venv /tmp/eda_bench/ydata_venv && /tmp/eda_bench/ydata_venv/bin/pip install ydata-profiling pyarrow
-Two comparisons: statistics (our `profile` vs ydata's `get_description()`), the headline
-`speedup_vs_ydata_minimal`; and the HTML report with plots (`profile(...).save_html` vs `to_html()`). Peak memory of the 1M-row
-profile is measured with tracemalloc in a fresh subprocess, relative to the frame's deep memory usage.
-Prints a table, then one JSON line.
+Two comparisons, each tool warmed up on 1,000 rows first and timed best-of-N from a fresh report object:
+- the full profile a user reads, from the DataFrame to a standalone HTML page with every chart: ours
+  `profile(df, problem).save_html(path)` (statistics, every column's distribution, numeric features by target class,
+  associations, correlation heatmaps; inline SVG) vs ydata's `ProfileReport(df, minimal=True).to_html()`. This is the
+  headline `speedup_vs_ydata_minimal` (the issue's "6-8 s" for ydata minimal on 100k x 30 is this figure);
+- statistics alone: our `profile(...)` object vs ydata's `get_description()` (`speedup_vs_ydata_minimal_stats`).
+Our statistics are also timed against the pandas floor. Peak memory of the 1M-row profile is measured with tracemalloc in a
+fresh subprocess, relative to the frame's deep memory usage. Prints a table, then one JSON line.
 """
 import argparse
 import json
@@ -80,20 +84,23 @@ warnings.filterwarnings("ignore")
 import pandas as pd
 from ydata_profiling import ProfileReport
 df = pd.read_parquet(sys.argv[1])
-t = time.perf_counter()
-report = ProfileReport(df, minimal=True, progress_bar=False)
-report.get_description()
-describe = time.perf_counter() - t
-report.to_html()
-print(json.dumps({"describe": describe, "html": time.perf_counter() - t}))
+best = {"describe": float("inf"), "html": float("inf")}
+for i in range(1 + int(sys.argv[2])):                  # the first run, on 1,000 rows, warms ydata up
+    t = time.perf_counter()
+    report = ProfileReport(df.head(1000) if i == 0 else df, minimal=True, progress_bar=False)
+    report.get_description()
+    describe = time.perf_counter() - t
+    report.to_html()
+    if i: best = {"describe": min(best["describe"], describe), "html": min(best["html"], time.perf_counter() - t)}
+print(json.dumps(best))
 """
 
 
-def ydata_minimal(path: Path, timeout: float = 600):
-    "ydata-profiling minimal=True on the Parquet file: (seconds to its description, seconds to its HTML report), status."
+def ydata_minimal(path: Path, repeat: int, timeout: float = 900):
+    "ydata-profiling minimal=True on the Parquet file, best of `repeat`: (seconds to its description, seconds to its HTML report), status."
     if not Path(YDATA_PYTHON).exists(): return (None, None), f"not installed (no {YDATA_PYTHON})"
     try:
-        r = subprocess.run([YDATA_PYTHON, "-c", YDATA_SCRIPT, str(path)], capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run([YDATA_PYTHON, "-c", YDATA_SCRIPT, str(path), str(repeat)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired: return (None, None), f"timed out after {timeout:.0f}s"
     if r.returncode != 0: return (None, None), (r.stderr.strip().splitlines() or ["failed"])[-1][:120]
     out = json.loads(r.stdout.strip().splitlines()[-1])
@@ -103,6 +110,7 @@ def ydata_minimal(path: Path, timeout: float = 600):
 
 
 def ours_html(df: pd.DataFrame, path: Path) -> None:
+    "The full profile as a user reads it: statistics and every chart, written as a standalone HTML page."
     ours(df).save_html(path, plots=True)
 
 
@@ -139,36 +147,37 @@ def main():
     n_small, n_big, repeat = (20_000, 200_000, 2) if a.quick else (100_000, 1_000_000, 3)
 
     df = make_frame(n_small)
-    ours(df.head(1000))                                   # warm imports
-    floor_s = best_of(pandas_floor, df, repeat)
-    ours_s = best_of(ours, df, repeat)
     with tempfile.TemporaryDirectory() as d:
+        page = Path(d) / "ours.html"
+        ours_html(df.head(1000), page)                    # warm up, as ydata is warmed up
+        floor_s = best_of(pandas_floor, df, repeat)
+        ours_s = best_of(ours, df, repeat)
+        html_s = best_of(lambda x: ours_html(x, page), df, repeat)
+        page_kb = page.stat().st_size / 1024
         path = Path(d) / "bench.parquet"
         df.to_parquet(path)
-        html_s = best_of(lambda x: ours_html(x, Path(d) / "ours.html"), df, 1)
-        (ydata_s, ydata_html_s), ydata_status = ydata_minimal(path)
+        (ydata_s, ydata_html_s), ydata_status = ydata_minimal(path, repeat)
 
     big = make_frame(n_big)
     floor_big = best_of(pandas_floor, big, 1)
     del big
     m = big_run(n_big)
 
-    rows = [("mixed", n_small, df.shape[1], floor_s, ours_s, ydata_s),
-            ("mixed", n_big, df.shape[1], floor_big, m["seconds"], None)]
-    print(f"{'frame':<8}{'rows':>10}{'cols':>6}{'pandas floor s':>16}{'ours s':>9}{'ours/floor':>12}{'ydata min s':>13}{'ydata/ours':>12}")
-    for name, n, k, f, o, y in rows:
-        print(f"{name:<8}{n:>10,}{k:>6}{f:>16.3f}{o:>9.3f}{o / f:>12.2f}"
-              + (f"{y:>13.2f}{y / o:>12.1f}" if y else f"{'n/a':>13}{'':>12}"))
-    if ydata_html_s: print(f"{'':<8}{n_small:>10,}{'HTML report (plots embedded): ours':>40} {html_s:.2f} s, ydata minimal {ydata_html_s:.2f} s, ratio {ydata_html_s / html_s:.1f}")
+    ratio = lambda y, o: f"{y:>13.2f}{y / o:>12.1f}" if y else f"{'n/a':>13}{'':>12}"
+    print(f"{'':<34}{'rows':>10}{'pandas floor s':>16}{'ours s':>9}{'ours/floor':>12}{'ydata min s':>13}{'ydata/ours':>12}")
+    print(f"{'full profile (HTML page, charts)':<34}{n_small:>10,}{'':>16}{html_s:>9.3f}{'':>12}" + ratio(ydata_html_s, html_s))
+    print(f"{'statistics only':<34}{n_small:>10,}{floor_s:>16.3f}{ours_s:>9.3f}{ours_s / floor_s:>12.2f}" + ratio(ydata_s, ours_s))
+    print(f"{'statistics only':<34}{n_big:>10,}{floor_big:>16.3f}{m['seconds']:>9.3f}{m['seconds'] / floor_big:>12.2f}{'n/a':>13}")
+    print(f"{df.shape[1]} columns; our page {page_kb:.0f} KB; best of {repeat}, each tool warmed up on 1,000 rows")
     print(f"peak memory of the {n_big:,}-row profile: {m['peak_bytes'] / 2**20:.0f} MB for a {m['frame_bytes'] / 2**20:.0f} MB frame "
           f"(ratio {m['peak_bytes'] / m['frame_bytes']:.2f}); ydata-profiling: {ydata_status}")
     print(json.dumps({
         "bench": "eda", "quick": a.quick, "rows": n_small, "cols": df.shape[1],
         "pandas_floor_s": round(floor_s, 4), "ours_s": round(ours_s, 4),
         "ydata_minimal_s": None if ydata_s is None else round(ydata_s, 3),
-        "speedup_vs_ydata_minimal": None if ydata_s is None else round(ydata_s / ours_s, 2),
         "ours_html_s": round(html_s, 3), "ydata_minimal_html_s": None if ydata_html_s is None else round(ydata_html_s, 3),
-        "speedup_vs_ydata_minimal_html": None if ydata_html_s is None else round(ydata_html_s / html_s, 2),
+        "speedup_vs_ydata_minimal": None if ydata_html_s is None else round(ydata_html_s / html_s, 2),
+        "speedup_vs_ydata_minimal_stats": None if ydata_s is None else round(ydata_s / ours_s, 2),
         "ratio_to_pandas_floor": round(ours_s / floor_s, 2),
         "rows_big": n_big, "pandas_floor_big_s": round(floor_big, 3),
         "seconds_1m": round(m["seconds"], 3) if n_big == 1_000_000 else None,

@@ -5,9 +5,7 @@
 # %% ../nbs/02_eda.ipynb #98fe00f8
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import os
 import time
@@ -149,11 +147,84 @@ def _cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float:
     return float(np.sqrt(phi2c / d)) if d > 0 else 0.0
 
 # %% ../nbs/02_eda.ipynb #adf4d80a
-def _fig_png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+_GRID, _CARD = "display:flex;flex-wrap:wrap;gap:6px", "width:236px;border:1px solid #ddd;padding:4px;margin:2px;font-size:11px"   # inline: fragments render anywhere
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+def _short(v) -> str:
+    "An axis label: ISO times to the minute (the day alone at midnight), numbers in three significant digits (whole and thousands-separated from 1,000)."
+    if isinstance(v, str): return v[:10] if v[10:16] in ("", "T00:00") else v[:16].replace("T", " ")
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+def _svg(w: int, h: int, title: str, body: str) -> str:
+    "An inline SVG chart (HTML needs no namespace for it) with an accessible title."
+    return (f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+            f'font-family="sans-serif"><title>{html.escape(title)}</title>{body}</svg>')
+
+def _svg_hist(edges, series: dict, title: str, w: int = 160, h: int = 44) -> str:
+    "Histograms over shared bins `edges`, one filled step outline per series (each scaled to its own total, so groups of unequal size compare)."
+    k, ph = len(edges) - 1, h - 12
+    dens = {name: np.asarray(c, float) / max(float(np.sum(c)), 1.0) for name, c in series.items()}
+    top = max([float(d.max()) for d in dens.values() if len(d)] + [1e-12])
+    xs = 1 + np.arange(k + 1) * (w - 2) / k
+    body = []
+    for i, (name, d) in enumerate(dens.items()):
+        ys = ph - d / top * (ph - 2)
+        pts = " ".join(f"{xs[j]:.1f},{ys[j]:.1f} {xs[j + 1]:.1f},{ys[j]:.1f}" for j in range(k))
+        col = _PALETTE[i % len(_PALETTE)]
+        body.append(f'<polygon points="{xs[0]:.1f},{ph} {pts} {xs[-1]:.1f},{ph}" fill="{col}" fill-opacity="{0.6 if len(dens) == 1 else 0.2}" '
+                    f'stroke="{col}"><title>{html.escape(str(name))}</title></polygon>')
+    body.append(f'<line x1="0" y1="{ph}" x2="{w}" y2="{ph}" stroke="#999"/><text x="1" y="{h - 2}" font-size="9" fill="#555">'
+                f'{html.escape(_short(edges[0]))}</text><text x="{w - 1}" y="{h - 2}" font-size="9" fill="#555" text-anchor="end">{html.escape(_short(edges[-1]))}</text>')
+    return _svg(w, h, title, "".join(body))
+
+def _svg_bars(labels, values, title: str, w: int = 280, lo: float = 0.0, hi: float | None = None, colors=None, fmt=None) -> str:
+    "Horizontal bars from `lo` to each value (scale up to `hi`, default the largest), labelled on the left, the value written after the bar."
+    fmt, bh, lw = fmt or (lambda v: f"{v:,}"), 13, 110
+    values = list(values)
+    vals = [float(v) for v in values]
+    hi = hi if hi is not None else max([v for v in vals if np.isfinite(v)] + [lo + 1e-12])
+    pw, body = w - lw - 48, []
+    for i, (lab, v) in enumerate(zip(map(str, labels), vals)):
+        y, bw = 1 + i * bh, (min(max((v - lo) / (hi - lo), 0.0), 1.0) * pw if np.isfinite(v) and hi > lo else 0.0)
+        body.append(f'<text x="{lw - 4}" y="{y + 10}" font-size="10" text-anchor="end">{html.escape(lab if len(lab) <= 18 else lab[:17] + "…")}</text>'
+                    f'<rect x="{lw}" y="{y + 1}" width="{bw:.1f}" height="{bh - 3}" fill="{colors[i] if colors else _PALETTE[0]}"/>'
+                    f'<text x="{lw + bw + 3:.1f}" y="{y + 10}" font-size="9" fill="#555">{html.escape(fmt(values[i]))}</text>')
+    return _svg(w, len(vals) * bh + 2, title, "".join(body))
+
+def _svg_box(groups: dict, lo: float, hi: float, title: str, w: int = 160, bh: int = 9) -> str:
+    "Box plots on one axis [lo, hi], a row per group: quartile box, median, whiskers to the furthest values within 1.5 IQR."
+    sx = (lambda v: 1 + (v - lo) / (hi - lo) * (w - 2)) if hi > lo else (lambda v: w / 2)
+    body = []
+    for i, (name, v) in enumerate(groups.items()):
+        v = v[~np.isnan(v)]
+        if not len(v): continue
+        q1, med, q3 = np.percentile(v, [25, 50, 75])
+        wl, wh = v[v >= q1 - 1.5 * (q3 - q1)].min(), v[v <= q3 + 1.5 * (q3 - q1)].max()
+        y, col = 1 + i * (bh + 3), _PALETTE[i % len(_PALETTE)]
+        body.append(f'<g><title>{html.escape(str(name))}: median {_short(med)}, quartiles {_short(q1)} to {_short(q3)}</title>'
+                    f'<line x1="{sx(wl):.1f}" y1="{y + bh / 2}" x2="{sx(wh):.1f}" y2="{y + bh / 2}" stroke="#555"/>'
+                    f'<rect x="{sx(q1):.1f}" y="{y}" width="{max(sx(q3) - sx(q1), 1):.1f}" height="{bh}" fill="{col}" fill-opacity="0.6" stroke="#333"/>'
+                    f'<line x1="{sx(med):.1f}" y1="{y}" x2="{sx(med):.1f}" y2="{y + bh}" stroke="#000" stroke-width="1.5"/></g>')
+    return _svg(w, len(groups) * (bh + 3) + 2, title, "".join(body))
+
+def _svg_heatmap(M: pd.DataFrame, title: str, cell: int = 14, signed: bool = True) -> str:
+    "A matrix of values in [-1, 1] (`signed`: blue negative, white 0, red positive) or [0, 1] (white to red) as coloured cells, grey where undefined, each cell titled with its value."
+    names, n = [str(c) for c in M.columns], len(M)
+    trunc = lambda t: t if len(t) <= 16 else t[:15] + "…"
+    lw = 8 + 6 * max([len(trunc(x)) for x in names] + [1])
+    def colour(v):
+        if not np.isfinite(v): return "#dddddd"
+        t = min(max(v, -1.0 if signed else 0.0), 1.0)
+        a, b = ((247, 247, 247), (182, 59, 59)) if t >= 0 else ((247, 247, 247), (59, 111, 182))
+        return "#" + "".join(f"{round(x + abs(t) * (y - x)):02x}" for x, y in zip(a, b))
+    V, body = M.to_numpy(dtype=float), []
+    for i in range(n):
+        y = lw + i * cell
+        body.append(f'<text x="{lw - 3}" y="{y + cell - 3}" font-size="10" text-anchor="end">{html.escape(trunc(names[i]))}</text>'
+                    f'<text x="{lw + i * cell + cell - 3}" y="{lw - 3}" font-size="10" transform="rotate(-90 {lw + i * cell + cell - 3} {lw - 3})">{html.escape(trunc(names[i]))}</text>')
+        body += [f'<rect x="{lw + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{colour(V[i, j])}">'
+                 f'<title>{html.escape(names[i])} / {html.escape(names[j])}: {V[i, j]:.2f}</title></rect>' for j in range(n)]
+    return _svg(lw + n * cell + 2, lw + n * cell + 2, title, "".join(body))
 
 def _frame_html(df: pd.DataFrame, max_rows: int = 30, digits: int = 3) -> str:
     if df is None or len(df) == 0: return "<p><i>none</i></p>"
@@ -188,6 +259,7 @@ class Profile:
     changes: list                  # repairs made by the schema before profiling
     seconds: float = 0.0
     sample: pd.DataFrame | None = field(default=None, repr=False)   # seeded rows for plots
+    distributions: dict = field(default_factory=dict, repr=False)    # per column, on every row: histogram (edges, counts) or top values (labels, counts)
 
     def plot(self, kind: str = "hist", columns=None, ax=None) -> ProfileDisplay:
         "Draw 'hist', 'box', 'association', 'corr' or 'balance' (see `ProfileDisplay`)."
@@ -200,28 +272,74 @@ class Profile:
                    + (f"; profiled in {self.seconds:.2f} s.</p>" if timed else ".</p>"))
         if self.changes: summary += "<p>Repairs before profiling: " + "; ".join(map(html.escape, self.changes)) + "</p>"
         out = [("Summary", summary), ("Leakage suspects", _frame_html(_findings_frame(self.leakage))),
-               ("Quality warnings", _frame_html(_findings_frame(self.warnings))),
-               ("Target", _frame_html(self.balance)), ("Association with the target", _frame_html(self.association, 15))]
-        if plots:
-            imgs = []
-            for kind in ("balance", "association", "hist", "box", "corr"):
-                try: d = ProfileDisplay(self, kind).plot()
-                except ValueError: continue
-                imgs.append(f'<img alt="{kind} plot" src="data:image/png;base64,{_fig_png(d.figure_)}"/>')
-            out.append(("Plots", "".join(imgs)))
-        out += [("Columns", _frame_html(self.columns, 200)), ("Target rate by group", _frame_html(self.bias, 60))]
-        for k, v in self.correlations.items(): out.append((f"Correlation: {k}", _frame_html(v, 40, 2)))
+               ("Quality warnings", _frame_html(_findings_frame(self.warnings)))]
+        b, a = self.balance, self.association.head(15)
+        charts = plots and "share" in b
+        out.append(("Target", (_svg_bars(b.index, b["count"], f"{t}: rows per class") if charts else "") + _frame_html(b)))
+        charts = plots and len(a) > 0
+        out.append(("Association with the target", (_svg_bars(a.index, a["strength"], f"single-feature {a['measure'].iloc[0]} against {t}",
+                    lo=0.5 if a["measure"].iloc[0] == "auc" else 0.0, hi=1.0, fmt=lambda v: f"{v:.3f}",
+                    colors=["#d62728" if v else _PALETTE[0] for v in a["suspect"]]) if charts else "") + _frame_html(a)))
+        out.append(("Columns", self._columns_html(plots)))
+        if plots: out.append(("Numeric features by target", self._by_target_html()))
+        out.append(("Target rate by group", _frame_html(self.bias, 60)))
+        for k, v in self.correlations.items():
+            out.append((f"Correlation: {k}", _svg_heatmap(v, f"{k} correlation", signed=k != "cramers_v") if plots else _frame_html(v, 40, 2)))
         return out
+
+    def _columns_html(self, plots: bool) -> str:
+        "A card per column (its distribution over every row drawn, and the statistics that matter for its kind), then every statistic in one table."
+        cards, num = [], lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else _short(v)
+        for c, r in self.columns.iterrows() if plots else ():
+            d = self.distributions.get(c)
+            chart = ("" if d is None else _svg_hist(d["edges"], {c: d["counts"]}, f"{c}: histogram of every row", w=230)
+                     if "edges" in d else _svg_bars(d["labels"], d["counts"], f"{c}: most frequent values", w=230))
+            keys = (("missing", "unique", "mean", "std", "min", "median", "max", "outliers") if r["kind"] == "numeric" and "mean" in r
+                    else ("missing", "unique", "top", "top_freq"))
+            fmt = {"top": str, "missing": lambda v: f"{int(v):,} ({r['missing_pct']:.1f}%)"} | dict.fromkeys(("unique", "outliers", "top_freq"), lambda v: f"{int(v):,}")
+            kv = "".join(f"<tr><td style='text-align:left'>{k}</td><td style='text-align:right'>{html.escape(fmt.get(k, num)(r[k]) if r[k] == r[k] else '')}</td></tr>" for k in keys if k in r)
+            cards.append(f"<figure style='{_CARD}'><figcaption><b>{html.escape(str(c))}</b> {r['kind']} &middot; {r['role']}</figcaption>"
+                         f"{chart}<table style='font-size:11px;width:100%'>{kv}</table></figure>")
+        grid = f"<div style='{_GRID}'>{''.join(cards)}</div><h3>Every statistic</h3>" if cards else ""
+        return grid + "<div style='overflow-x:auto'>" + _frame_html(self.columns, 200) + "</div>"
+
+    def _by_target_html(self, max_classes: int = 8) -> str:
+        "Each numeric feature's histogram and box plot per class of the target, on the seeded sample (classification only)."
+        t, d = self.problem.target, self.sample
+        if t is None or d is None or t not in d or self.problem.task not in ("binary", "multiclass"): return "<p><i>classification targets only</i></p>"
+        levels = sorted(d[t].dropna().unique(), key=str)[:max_classes]
+        keys = {str(lv): (d[t] == lv).to_numpy() for lv in levels}
+        legend = " ".join(f"<span style='color:{_PALETTE[i % len(_PALETTE)]}'>&#9632;</span> {html.escape(k)}" for i, k in enumerate(keys))
+        figs = []
+        for c in self.schema.features("numeric"):
+            e = self.distributions.get(c, {}).get("edges")
+            if c not in d or e is None: continue
+            x = _floats(d[c])
+            groups = {k: x[m] for k, m in keys.items()}
+            hist = {k: np.histogram(v[~np.isnan(v)], e)[0] for k, v in groups.items()}
+            figs.append(f"<figure style='margin:2px'><figcaption style='font-size:11px'>{html.escape(c)}</figcaption>{_svg_hist(e, hist, f'{c} by {t}')}<br>"
+                        f"{_svg_box(groups, e[0], e[-1], f'{c} by {t}: box plots')}</figure>")
+        return f"<p>{t}: {legend} (densities per class; {len(d):,} sampled rows)</p><div style='{_GRID}'>{''.join(figs)}</div>"
 
     def _repr_html_(self) -> str:
         secs = [s for s in self._sections(plots=False, timed=False) if s[0] in ("Summary", "Leakage suspects", "Quality warnings", "Association with the target")]
         return "".join(f"<h4>{h}</h4>{b}" for h, b in secs)
 
+    def to_html(self, plots: bool = True, sections=None, level: int = 2) -> str:
+        "The report as an HTML fragment (as in `save_html`, untimed): every section, or only those named in `sections`, headed `<h{level}>`."
+        secs = self._sections(plots, timed=False)
+        if sections is not None:
+            names = [h for h, _ in secs]
+            unknown = [x for x in sections if x not in names]
+            if unknown: raise ValueError(f"no section {unknown[0]!r} in this profile; sections: {names}")
+            secs = [x for x in secs if x[0] in sections]
+        return "".join(f"<h{level}>{h}</h{level}>{b}" for h, b in secs)
+
     def save_html(self, path, plots: bool = True) -> Path:
-        "Write a standalone HTML page (plots embedded as PNG) to `path`."
+        "Write a standalone HTML page to `path`: tables, and with `plots` inline SVG charts (every column's distribution, numeric features by target class, association bars, correlation heatmaps)."
         css = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table.mlw{border-collapse:collapse;font-size:12px}"
-               "table.mlw td,table.mlw th{padding:2px 6px;border-bottom:1px solid #ddd}img{max-width:48%}")
-        body = "".join(f"<h2>{h}</h2>{b}" for h, b in self._sections(plots))
+               "table.mlw td,table.mlw th{padding:2px 6px;border-bottom:1px solid #ddd}svg{vertical-align:middle}")
+        body = "".join(f"<h2>{h}</h2>{b}" for h, b in self._sections(plots, timed=True))
         path = Path(path)
         path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Profile: {html.escape(self.problem.name)}</title>"
                         f"<style>{css}</style></head><body><h1>Profile: {html.escape(self.problem.name)}</h1>{body}</body></html>")
@@ -231,7 +349,8 @@ class Profile:
         "Plain JSON-able data (no sample rows)."
         return _plain({"problem": self.problem.name, "n_rows": self.n_rows, "seconds": self.seconds, "changes": self.changes,
                        "columns": self.columns, "balance": self.balance, "association": self.association,
-                       "correlations": self.correlations, "warnings": self.warnings, "leakage": self.leakage, "bias": self.bias})
+                       "correlations": self.correlations, "warnings": self.warnings, "leakage": self.leakage, "bias": self.bias,
+                       "distributions": self.distributions})
 
     def __repr__(self):
         return (f"Profile({self.problem.name!r}: {self.n_rows} rows x {len(self.columns)} columns, "
@@ -349,16 +468,18 @@ def _floats(s: pd.Series) -> np.ndarray:
     "A numeric column as floats, NaN where missing (a view, no copy, for float64 columns)."
     return s.to_numpy(dtype=float, na_value=np.nan)
 
-def _numeric_stats(x: np.ndarray, integer: bool = False, sample=None):
+def _numeric_stats(x: np.ndarray, integer: bool = False, sample=None, bins: int = 24):
     """Statistics of a numeric column `x` (NaN = missing) on every row: distinct values, mean, std, quantiles, zeros and IQR
     outliers; and the values and average ranks of the sampled rows (`sample`: their positions and the other rows' positions;
-    None: every row). Integers spanning no more values than there are rows are counted with one `bincount`. Other numbers
-    are sorted once, in two halves that the ranks need anyway: the sample by its argsort, the other rows by a plain sort, merged."""
+    None: every row); and a histogram of every row (`bins` equal-width bins, fewer for fewer distinct values; None when there
+    are no finite values). Integers spanning no more values than there are rows are counted with one `bincount`. Other numbers
+    are sorted once, in two halves that the ranks need anyway: the sample by its argsort, the other rows by a plain sort, merged;
+    the histogram then costs one binary search per bin edge."""
     idx, rest = sample if sample is not None else (slice(None), None)
     xs = x[idx]
     n = len(x) - int(np.isnan(x).sum())
     out = dict(unique=0, mean=np.nan, std=np.nan, min=np.nan, q25=np.nan, median=np.nan, q75=np.nan, max=np.nan, zeros=0, outliers=0)
-    if n == 0: return out, (xs, np.full(len(xs), np.nan))
+    if n == 0: return out, (xs, np.full(len(xs), np.nan)), None
     pos = np.array([0, 0.25, 0.5, 0.75, 1]) * (n - 1)
     lo = np.floor(pos).astype(int); hi = np.minimum(lo + 1, n - 1)
     low = np.nanmin(x)
@@ -392,12 +513,33 @@ def _numeric_stats(x: np.ndarray, integer: bool = False, sample=None):
     out.update(unique=unique, mean=mean, std=std, min=q[0], q25=q[1], median=q[2], q75=q[3], max=q[4],
                zeros=count(0, "right") - count(0, "left"),
                outliers=count(q[1] - 1.5 * iqr, "left") + n - count(q[3] + 1.5 * iqr, "right") if iqr > 0 else 0)
-    return out, (xs, r)
+    hist = None
+    if np.isfinite(q[[0, 4]]).all():                                     # equal-width bins over every row, counted by binary search
+        edges = np.linspace(q[0], q[4], min(bins, unique) + 1) if q[4] > q[0] else np.array([q[0], q[4]])
+        at = [0] + [count(e, "left") for e in edges[1:-1]] + [n]
+        hist = (edges, np.diff(at))
+    return out, (xs, r), hist
 
 def _column_numbers(s: pd.Series, sample):
-    "Missing count, statistics and the sample's values and ranks of a numeric column (fit for a worker thread: numpy's sorts release the GIL)."
+    "Missing count, statistics, the sample's values and ranks, and the histogram of a numeric column (fit for a worker thread: numpy's sorts release the GIL)."
     x = _floats(s)
     return (int(np.isnan(x).sum()), *_numeric_stats(x, pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s), sample))
+
+def _distribution(s: pd.Series, kind: str, cnt: np.ndarray, labels, top: int = 10, bins: int = 24):
+    "What a column's chart draws, on every row: a histogram over time for dates, the `top` most frequent values (with the rest and the missing summed) for other non-numeric columns; None for identifiers."
+    if kind == "identifier": return None
+    if kind == "datetime":
+        x = (s - pd.Timestamp(0, tz=s.dt.tz)).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+        x = x[np.isfinite(x)]
+        if not len(x): return None
+        counts, edges = np.histogram(x, bins=bins) if x.max() > x.min() else (np.array([len(x)]), np.array([x[0], x[0]]))
+        return dict(edges=[pd.Timestamp(e, unit="s", tz=s.dt.tz).isoformat() for e in edges], counts=counts.tolist())
+    k = len(labels)
+    order = np.argsort(-cnt[:k], kind="stable")[:top]
+    names, values = [str(labels[i]) for i in order], [int(cnt[i]) for i in order]
+    if k > top: names.append(f"({k - top} others)"); values.append(int(cnt[:k].sum()) - sum(values))
+    if len(cnt) > k and cnt[k]: names.append("(missing)"); values.append(int(cnt[k]))
+    return dict(labels=names, counts=values)
 
 def _row_hashes(df: pd.DataFrame, cols) -> np.ndarray:
     return pd.util.hash_pandas_object(df[list(cols)], index=False).to_numpy() if len(cols) else np.zeros(len(df), np.uint64)
@@ -470,14 +612,16 @@ def _profile(df, problem, schema, groups, splits, cutoff, max_rows, leak_thresho
 
     # per-column statistics, on every row: numbers from one sort shared with the sample's ranks (integers from one bincount),
     # in worker threads while the other columns are factorised here; other columns from their codes
-    rows, codes, sampled = {}, {}, {}
+    rows, codes, sampled, dist = {}, {}, {}, {}
     numeric = [c for c, spec in schema.columns.items() if spec.kind in ("numeric", "boolean") and pd.api.types.is_numeric_dtype(data[c])]
     pending = {c: pool.submit(_column_numbers, data[c], sample) for c in numeric} if pool and len(numeric) > 1 else {}
     for c in schema.columns:
         if c not in numeric: cd, labels, k = _codes(data[c]); codes[c] = (cd, k, labels)
     for c, spec in schema.columns.items():
         s, num, miss = data[c], {}, None
-        if c in numeric: miss, num, sampled[c] = pending[c].result() if c in pending else _column_numbers(s, sample)
+        if c in numeric:
+            miss, num, sampled[c], hist = pending[c].result() if c in pending else _column_numbers(s, sample)
+            if hist is not None: dist[c] = dict(edges=hist[0].tolist(), counts=hist[1].tolist())
         if spec.kind not in ("numeric",) or num.get("unique", 99) <= 20:
             if c not in codes: cd, labels, k = _codes(s); codes[c] = (cd, k, labels)
             cd, k, labels = codes[c]
@@ -488,6 +632,7 @@ def _profile(df, problem, schema, groups, splits, cutoff, max_rows, leak_thresho
         if c in codes:
             top = int(np.argmax(cnt[: len(labels)])) if len(labels) else None
             r.update(unique=len(labels), top=None if top is None else str(labels[top]), top_freq=0 if top is None else int(cnt[top]))
+            if c not in dist and (dd := _distribution(s, spec.kind, cnt, labels)) is not None: dist[c] = dd
         rows[c] = r
     stats = pd.DataFrame(list(rows.values())).set_index("column")
 
@@ -630,4 +775,4 @@ def _profile(df, problem, schema, groups, splits, cutoff, max_rows, leak_thresho
     keep = [c for c in schema.columns if c in data.columns]
     sidx = np.sort(rng.choice(idx, min(5000, len(idx)), replace=False)) if len(idx) else idx
     return Profile(problem, schema, n, stats, balance, association, corr, warn, leak, bias, changes,
-                   time.perf_counter() - start, data[keep].iloc[sidx].reset_index(drop=True))
+                   time.perf_counter() - start, data[keep].iloc[sidx].reset_index(drop=True), dist)

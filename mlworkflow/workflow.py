@@ -6,10 +6,8 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import html
 import importlib.metadata
-import io
 import json
 import platform
 import sys
@@ -278,13 +276,6 @@ th{background:#f6f6f6} img{max-width:100%} .pass,.mlw-pass{color:#137333} .fail,
 .verdict{font-size:1.4rem;font-weight:bold} .muted{color:#666;font-size:.9rem}
 </style>"""
 
-def _png_b64(fig) -> str:
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
 def _body(page: str) -> str:
     "The <style> and <body> content of a standalone HTML page, to embed it in the run report."
     style = "".join(s.split("</style>")[0].join(("<style>", "</style>")) for s in page.split("<style>")[1:])
@@ -302,13 +293,9 @@ def _report_html(res: RunResult, cfg: RunConfig, schema) -> str:
                 f"<th>95% CI</th><th>status</th></tr>{rows}</table>"))
     sec.append(("Problem", f"<pre>{e(cfg.problem.to_toml())}</pre>"))
     d = m["data"]
-    imgs = ""
-    for kind in ("balance", "association"):
-        try: imgs += f"<img alt='{kind}' src='data:image/png;base64,{_png_b64(res.profile.plot(kind).figure_)}'/>"
-        except (ValueError, KeyError): pass
     sec.append(("Data", f"<p>{d['rows']:,} rows x {d['columns']} columns from <code>{e(d['source'])}</code>; fingerprint "
                 f"<code>{d['fingerprint'][:16]}</code>.</p>" + "".join(f"<p class='muted'>Repair: {e(c)}</p>" for c in d["repairs"])
-                + res.profile._repr_html_() + imgs))
+                + res.profile.to_html(level=3)))
     sp = m["splits"]
     sec.append(("Splits", f"<p>{e(sp['strategy'])} split, sizes {sp['sizes']}, seed {sp['random_state']}: "
                 f"{sp['n_rows']}. The test split was opened {len(sp['test_accesses'])} time(s): "

@@ -50,7 +50,8 @@ def test_demo_report_shows_verdict_against_recall_target(demo_run):
     assert "http://" not in page.split("<body", 1)[1] and "https://" not in page.split("<body", 1)[1], "report must be self-contained"
     for section in ("Data", "Leaderboard", "Threshold", "SHAP", "Verdict"):
         assert section in page, section
-    assert page.count("data:image/png;base64,") >= 3
+    assert page.count("data:image/png;base64,") >= 3                # evaluation figures
+    assert page.count("<svg") >= 21 + 3                               # the profile: every charted column, target, association, correlations
 
 
 def test_demo_run_prints_progress_and_summary(demo_run):

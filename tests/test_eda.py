@@ -99,7 +99,8 @@ def test_outputs_serialise(churn, tmp_path):
     d = json.loads(json.dumps(p.to_dict()))
     assert d["n_rows"] == 7043 and d["leakage"] == []
     html = p.save_html(tmp_path / "p.html").read_text()
-    assert "data:image/png;base64," in html and "<script" not in html
+    assert "<svg" in html and "<script" not in html and "data:image" not in html
+    assert html.count("histogram of every row") == 4 and "most frequent values" in html
     assert "Leakage suspects" in p._repr_html_()
     for kind in ("hist", "box", "association", "corr", "balance"):
         disp = p.plot(kind)
@@ -155,14 +156,17 @@ def test_numeric_stats_match_numpy(col, integer):
     x, insample = col
     integer = integer and bool(np.all(np.isnan(x) | (x == np.round(x))))
     idx, rest = np.flatnonzero(insample), np.flatnonzero(~insample)
-    stats, (xs, r) = _numeric_stats(x, integer, (idx, rest))
+    stats, (xs, r), hist = _numeric_stats(x, integer, (idx, rest))
     v = x[~np.isnan(x)]
     assert np.array_equal(xs, x[idx], equal_nan=True)
     ok = ~np.isnan(xs)
     assert np.array_equal(r[ok], rankdata(xs[ok])) and np.isnan(r[~ok]).all()
     if len(v) == 0:
-        assert stats["unique"] == 0 and np.isnan(stats["mean"])
+        assert stats["unique"] == 0 and np.isnan(stats["mean"]) and hist is None
         return
+    edges, counts = hist                                  # every row binned once, as numpy bins them
+    assert counts.sum() == len(v) and len(edges) == min(24, len(np.unique(v))) + 1
+    if len(edges) > 2: assert np.array_equal(counts, np.histogram(v, edges)[0])
     q = np.quantile(v, [0, 0.25, 0.5, 0.75, 1])
     np.testing.assert_allclose([stats[k] for k in ("min", "q25", "median", "q75", "max")], q, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(stats["mean"], v.mean(), rtol=1e-9, atol=1e-6)
@@ -194,3 +198,19 @@ def test_threads_do_not_change_the_result(churn):
     a.pop("seconds"), b.pop("seconds")
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     with pytest.raises(ValueError, match="n_jobs must be -1"): profile(churn, churn_problem(), n_jobs=0)
+
+
+def test_report_charts_dates_and_escaping():
+    "Dates get a histogram over time (every non-missing row, tz kept); column names and values are escaped in the page."
+    rng, n = np.random.default_rng(0), 500
+    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC"),
+                       "naive": pd.Series(pd.date_range("2023-01-01", periods=n, freq="D")).where(rng.random(n) > 0.1),
+                       "<b>x</b>": rng.normal(size=n), "tag": rng.choice(["<i>a</i>", "b"], n), "y": rng.integers(0, 2, n)})
+    p = profile(df, Problem("t", "binary", target="y", positive_label=1))
+    d = p.distributions
+    assert sum(d["when"]["counts"]) == n and d["when"]["edges"][0] == "2024-01-01T00:00:00+00:00"
+    assert sum(d["naive"]["counts"]) == int(df["naive"].notna().sum())
+    assert sorted(d["tag"]["labels"]) == ["<i>a</i>", "b"] and sum(d["tag"]["counts"]) == n
+    page = p.to_html()
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page and "<i>a</i>" not in page
+    assert page.count("<svg") >= 5 + 2                  # five columns charted, the by-target panel, the correlations
