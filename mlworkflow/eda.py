@@ -17,10 +17,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from scipy.stats import rankdata
 
 from .data import Schema, infer_schema
 from .problem import Problem
+from .stats import (
+    _Assoc, _NAN, _codes, _column_numbers, _corr, _count_duplicates, _cramers_v, _floats, _level_ranks, _oof_groups, _ranks, _row_hashes)
 
 # %% auto #0
 __all__ = ['Finding', 'Profile', 'ProfileDisplay', 'profile']
@@ -34,117 +35,6 @@ class Finding:
     evidence: str
     action: str
     severity: str = "warning"   # 'info', 'warning' or 'critical'
-
-# %% ../nbs/02_eda.ipynb #db33ba2a
-_NAN = float("nan")
-
-def _ranks_sorted(x: np.ndarray):
-    "Average ranks (ties share their mean rank) of the non-missing values of `x`, missing staying NaN, and those values sorted. One sort."
-    out = np.full(len(x), np.nan)
-    ok = ~np.isnan(x)
-    m = None if ok.all() else np.flatnonzero(ok)
-    xm = x if m is None else x[m]
-    order = np.argsort(xm)
-    xs = xm[order]
-    if len(xs) == 0: return out, xs
-    new = np.r_[True, xs[1:] != xs[:-1]]
-    if new.all(): rank = np.arange(1.0, len(xs) + 1)                  # no ties: ranks are positions
-    else:
-        starts = np.flatnonzero(new)
-        ends = np.r_[starts[1:], len(xs)]
-        rank = ((starts + ends + 1) / 2)[np.cumsum(new) - 1]
-    out[order if m is None else m[order]] = rank
-    return out, xs
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    "Average ranks (ties share their mean rank) of the non-missing values of `x`; missing stays NaN. One sort."
-    return _ranks_sorted(x)[0]
-
-def _auc_ranks(r: np.ndarray, y: np.ndarray) -> float:
-    "AUC from ranks `r` (NaN rows ignored) for boolean `y` (the Mann-Whitney statistic)."
-    m = ~np.isnan(r)
-    if not m.all(): r, y = r[m], y[m]
-    n1 = int(y.sum()); n0 = len(y) - n1
-    if n1 == 0 or n0 == 0: return _NAN
-    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-def _auc(x, y) -> float:
-    "AUC of score `x` for boolean `y`, ignoring missing scores."
-    return _auc_ranks(_ranks(np.asarray(x, float)), np.asarray(y, bool))
-
-def _auc_groups(g: np.ndarray, score: np.ndarray, y: np.ndarray) -> float:
-    "AUC when each row scores the value of its group: `g` group codes, `score` per group; no sort of the rows."
-    k = len(score)
-    tot, pos = np.bincount(g, minlength=k), np.bincount(g, weights=y, minlength=k)
-    ok = ~np.isnan(score)
-    u, inv = np.unique(score[ok], return_inverse=True)
-    P, N = np.bincount(inv, weights=pos[ok], minlength=len(u)), np.bincount(inv, weights=(tot - pos)[ok], minlength=len(u))
-    n1, n0 = P.sum(), N.sum()
-    if n1 == 0 or n0 == 0: return _NAN
-    return float((P * (np.cumsum(N) - 0.5 * N)).sum() / (n1 * n0))
-
-def _codes(s: pd.Series):
-    "Integer codes with missing as its own last code, the labels, and the number of codes."
-    codes, labels = pd.factorize(s, use_na_sentinel=True)
-    codes = np.asarray(codes, dtype=np.int64)
-    k = len(labels)
-    if (codes < 0).any(): codes = np.where(codes < 0, k, codes); k += 1
-    return codes, labels, k
-
-def _oof_groups(codes: np.ndarray, k: int, y: np.ndarray, rng, smooth: float = 1.0):
-    "Two-fold out-of-fold target mean per code: (group of each row = fold*k + code, score of each group)."
-    g = rng.integers(0, 2, len(codes)) * k + codes
-    prior = float(y.mean())
-    s, c = np.bincount(g, weights=y, minlength=2 * k), np.bincount(g, minlength=2 * k)
-    other = np.r_[np.arange(k, 2 * k), np.arange(k)]          # each fold is scored by the other fold's means
-    return g, (s[other] + prior * smooth) / (c[other] + smooth)
-
-def _corr(M: np.ndarray) -> np.ndarray:
-    "Pearson correlation of the columns of `M` over pairwise-complete rows, as matrix products (no loop over pairs)."
-    C = M.T                                       # one row per column: contiguous when M is Fortran-ordered (np.vstack(...).T)
-    nan, m = np.isnan(C), C.shape[1]
-    gaps = np.flatnonzero(nan.any(1))                                 # only columns with gaps need a presence indicator
-    P = np.vstack([np.ones((1, m)), ~nan[gaps]])
-    slot = np.zeros(len(C), dtype=int); slot[gaps] = np.arange(1, len(gaps) + 1)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):   # infinite values give NaN, as in pandas
-        X = np.where(nan, 0.0, C)
-        X -= (X.sum(1) / np.maximum(m - nan.sum(1), 1))[:, None]      # centred, so large means cannot cancel digits
-        X[nan] = 0.0
-        sxy = SX = SXX = N = 0
-        for b in range(0, max(m, 1), 8192):                           # every pairwise sum from four small products, by blocks
-            x, p = X[:, b:b + 8192], P[:, b:b + 8192]                 # of rows that stay in cache
-            sxy, SX, SXX, N = sxy + x @ x.T, SX + x @ p.T, SXX + (x * x) @ p.T, N + p @ p.T
-        n, sx, sxx = N[np.ix_(slot, slot)], SX[:, slot], SXX[:, slot] # sx[i, j]: sum of column i where j is present
-        cov = sxy - sx * sx.T / n
-        var = sxx - sx ** 2 / n
-        flat = var <= 1e-12 * sxx                                     # constant over the pair's rows (up to rounding)
-        r = cov / np.sqrt(var * var.T)
-    r[flat | flat.T] = np.nan                                         # undefined, as pandas says
-    np.fill_diagonal(r, 1.0)
-    return np.clip(r, -1, 1)
-
-def _r2_groups(g: np.ndarray, score: np.ndarray, y: np.ndarray) -> float:
-    "R² of predicting `y` by the score of each row's group."
-    k = len(score)
-    n, sy, syy = np.bincount(g, minlength=k), np.bincount(g, weights=y, minlength=k), np.bincount(g, weights=y * y, minlength=k)
-    sst = ((y - y.mean()) ** 2).sum()
-    sse = (syy - 2 * score * sy + n * score ** 2).sum()
-    return float(max(0.0, 1 - sse / sst)) if sst > 0 else _NAN
-
-def _cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float:
-    "Bias-corrected Cramér's V of two code arrays."
-    n = len(a)
-    if n < 2 or ka < 2 or kb < 2: return float("nan")
-    t = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(float)
-    t = t[t.sum(1) > 0][:, t.sum(0) > 0]
-    r, c = t.shape
-    if r < 2 or c < 2: return 0.0
-    e = np.outer(t.sum(1), t.sum(0)) / n
-    phi2 = ((t - e) ** 2 / e).sum() / n
-    phi2c = max(0.0, phi2 - (r - 1) * (c - 1) / (n - 1))
-    rc, cc = r - (r - 1) ** 2 / (n - 1), c - (c - 1) ** 2 / (n - 1)
-    d = min(rc, cc) - 1
-    return float(np.sqrt(phi2c / d)) if d > 0 else 0.0
 
 # %% ../nbs/02_eda.ipynb #adf4d80a
 _GRID, _CARD = "display:flex;flex-wrap:wrap;gap:6px", "width:236px;border:1px solid #ddd;padding:4px;margin:2px;font-size:11px"   # inline: fragments render anywhere
@@ -417,114 +307,6 @@ def _target_vector(problem: Problem, y: pd.Series):
     if problem.task == "regression": return pd.to_numeric(y, errors="coerce").to_numpy(float), ok
     return pd.factorize(y)[0].astype(float), ok
 
-def _eta(x: np.ndarray, yc: np.ndarray, k: int) -> float:
-    "Correlation ratio of numeric `x` and class codes `yc`."
-    cnt, mu = np.bincount(yc, minlength=k), np.bincount(yc, weights=x, minlength=k)
-    tot = ((x - x.mean()) ** 2).sum()
-    return float(np.sqrt((cnt * (mu / np.maximum(cnt, 1) - x.mean()) ** 2).sum() / tot)) if tot > 0 else _NAN
-
-def _level_ranks(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-    "Average rank of each row of a column with few distinct `values` (one per code; NaN = missing), from counts alone."
-    cnt = np.bincount(codes, minlength=len(values)).astype(float)
-    ok = ~np.isnan(values)
-    order = np.argsort(np.where(ok, values, np.inf), kind="stable")
-    c = cnt[order]
-    rank = np.empty(len(values))
-    rank[order] = np.cumsum(c) - c + (c + 1) / 2
-    rank[~ok] = np.nan
-    return rank[codes]
-
-class _Assoc:
-    "Strength of a column's association with the (sampled) target: AUC (binary, direction-free), R² (regression), eta or Cramér's V (multiclass)."
-    def __init__(self, task: str, y: np.ndarray):
-        self.task, self.y = task, y
-        self.yb = y.astype(bool) if task == "binary" else None
-        self.yr = rankdata(y) if task == "regression" else None
-        self.yc = y.astype(int) if task == "multiclass" else None
-        self.ky = int(y.max()) + 1 if task == "multiclass" and len(y) else 0
-
-    def ranked(self, x: np.ndarray, r: np.ndarray) -> float:
-        "A numeric column: values `x` and their ranks `r` (NaN where missing)."
-        m = ~np.isnan(r)
-        rm = r if m.all() else r[m]
-        if len(rm) < 10 or rm.min() == rm.max(): return _NAN
-        if self.task == "binary": a = _auc_ranks(r, self.yb); return max(a, 1 - a)
-        if self.task == "regression": rho = np.corrcoef(r[m], self.yr[m])[0, 1]; return float(rho * rho)
-        return _eta(x[m], self.yc[m], self.ky)
-
-    def grouped(self, g: np.ndarray, score: np.ndarray, codes: np.ndarray, k: int) -> float:
-        "A column of groups: group of each row, its score (out of fold), and the plain codes (for multiclass)."
-        if self.task == "binary": a = _auc_groups(g, score, self.yb); return max(a, 1 - a)
-        if self.task == "regression": return _r2_groups(g, score, self.y)
-        return _cramers_v(codes, k, self.yc, self.ky)
-
-    def presence(self, miss: np.ndarray) -> float:
-        "How well 'is missing' alone predicts the target."
-        g = miss.astype(np.int64)
-        cnt = np.bincount(g, minlength=2)
-        return self.grouped(g, np.bincount(g, weights=self.y, minlength=2) / np.maximum(cnt, 1), g, 2)
-
-def _floats(s: pd.Series) -> np.ndarray:
-    "A numeric column as floats, NaN where missing (a view, no copy, for float64 columns)."
-    return s.to_numpy(dtype=float, na_value=np.nan)
-
-def _numeric_stats(x: np.ndarray, integer: bool = False, sample=None, bins: int = 24):
-    """Statistics of a numeric column `x` (NaN = missing) on every row: distinct values, mean, std, quantiles, zeros and IQR
-    outliers; and the values and average ranks of the sampled rows (`sample`: their positions and the other rows' positions;
-    None: every row); and a histogram of every row (`bins` equal-width bins, fewer for fewer distinct values; None when there
-    are no finite values). Integers spanning no more values than there are rows are counted with one `bincount`. Other numbers
-    are sorted once, in two halves that the ranks need anyway: the sample by its argsort, the other rows by a plain sort, merged;
-    the histogram then costs one binary search per bin edge."""
-    idx, rest = sample if sample is not None else (slice(None), None)
-    xs = x[idx]
-    n = len(x) - int(np.isnan(x).sum())
-    out = dict(unique=0, mean=np.nan, std=np.nan, min=np.nan, q25=np.nan, median=np.nan, q75=np.nan, max=np.nan, zeros=0, outliers=0)
-    if n == 0: return out, (xs, np.full(len(xs), np.nan)), None
-    pos = np.array([0, 0.25, 0.5, 0.75, 1]) * (n - 1)
-    lo = np.floor(pos).astype(int); hi = np.minimum(lo + 1, n - 1)
-    low = np.nanmin(x)
-    if integer and np.nanmax(x) - low < len(x):                          # counts: each value's count is one bincount
-        span = int(np.nanmax(x) - low) + 1
-        code = np.where(np.isnan(x), span, x - low).astype(np.int64)     # missing is the last code
-        r = _level_ranks(code[idx], np.r_[low + np.arange(span), np.nan])
-        cnt = np.bincount(code, minlength=span + 1)[:span]
-        vals, cnt = low + np.flatnonzero(cnt), cnt[cnt > 0]
-        below = np.r_[0, np.cumsum(cnt)]                                 # below[i]: how many values sort before vals[i]
-        at = np.searchsorted(below[1:], np.r_[lo, hi], side="right")    # the sorted value at each position
-        q = vals[at[:5]] + (pos - lo) * (vals[at[5:]] - vals[at[:5]])
-        mean = float((vals * cnt).sum() / n)
-        std = float(np.sqrt((cnt * (vals - mean) ** 2).sum() / (n - 1))) if n > 1 else np.nan
-        unique = len(vals)
-    else:
-        r, vals = _ranks_sorted(xs)
-        if rest is not None and len(rest):
-            other = x[rest]
-            other.sort()                                                 # in place (a fresh array); NaN sorts last
-            vals = np.r_[vals, other[: n - len(vals)]]
-            vals.sort(kind="stable")                                     # timsort merges the two sorted runs in one pass
-        below = None
-        q = vals[lo] + (pos - lo) * (vals[hi] - vals[lo])               # numpy's default 'linear' quantiles
-        mean, std = vals.mean(), vals.std(ddof=1) if n > 1 else np.nan
-        unique = int(1 + (vals[1:] != vals[:-1]).sum())
-    def count(v, side):                                                  # how many values are < v ('left') or <= v ('right')
-        i = np.searchsorted(vals, v, side=side)
-        return int(i if below is None else below[i])
-    iqr = q[3] - q[1]
-    out.update(unique=unique, mean=mean, std=std, min=q[0], q25=q[1], median=q[2], q75=q[3], max=q[4],
-               zeros=count(0, "right") - count(0, "left"),
-               outliers=count(q[1] - 1.5 * iqr, "left") + n - count(q[3] + 1.5 * iqr, "right") if iqr > 0 else 0)
-    hist = None
-    if np.isfinite(q[[0, 4]]).all():                                     # equal-width bins over every row, counted by binary search
-        edges = np.linspace(q[0], q[4], min(bins, unique) + 1) if q[4] > q[0] else np.array([q[0], q[4]])
-        at = [0] + [count(e, "left") for e in edges[1:-1]] + [n]
-        hist = (edges, np.diff(at))
-    return out, (xs, r), hist
-
-def _column_numbers(s: pd.Series, sample):
-    "Missing count, statistics, the sample's values and ranks, and the histogram of a numeric column (fit for a worker thread: numpy's sorts release the GIL)."
-    x = _floats(s)
-    return (int(np.isnan(x).sum()), *_numeric_stats(x, pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s), sample))
-
 def _distribution(s: pd.Series, kind: str, cnt: np.ndarray, labels, top: int = 10, bins: int = 24):
     "What a column's chart draws, on every row: a histogram over time for dates, the `top` most frequent values (with the rest and the missing summed) for other non-numeric columns; None for identifiers."
     if kind == "identifier": return None
@@ -540,24 +322,6 @@ def _distribution(s: pd.Series, kind: str, cnt: np.ndarray, labels, top: int = 1
     if k > top: names.append(f"({k - top} others)"); values.append(int(cnt[:k].sum()) - sum(values))
     if len(cnt) > k and cnt[k]: names.append("(missing)"); values.append(int(cnt[k]))
     return dict(labels=names, counts=values)
-
-def _row_hashes(df: pd.DataFrame, cols) -> np.ndarray:
-    return pd.util.hash_pandas_object(df[list(cols)], index=False).to_numpy() if len(cols) else np.zeros(len(df), np.uint64)
-
-def _count_duplicates(data: pd.DataFrame, cols, codes: dict, distinct: dict) -> int:
-    """Rows of `data` that repeat another row over `cols`. Column hashes (numbers as stored, other columns by their codes) are
-    combined most distinct column first, keeping only the rows whose partial hash still collides: one or two columns usually settle it."""
-    keep, h = np.arange(len(data)), np.full(len(data), 0x345678, dtype=np.uint64)
-    for c in sorted(cols, key=lambda c: -distinct.get(c, 0)):
-        s = data[c]
-        if c in codes: a = codes[c][0]
-        elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "biufmM": a = s.to_numpy()
-        else: a = _codes(s)[0]
-        h = (h ^ pd.util.hash_array(a if len(keep) == len(data) else a[keep])) * np.uint64(1000003)
-        collide = pd.Series(h).duplicated(keep=False).to_numpy()
-        if not collide.all(): keep, h = keep[collide], h[collide]
-        if len(keep) == 0: return 0
-    return int(pd.Series(h).duplicated().sum())
 
 def _split_frames(splits):
     if splits is None: return {}

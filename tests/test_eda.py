@@ -152,7 +152,7 @@ def numeric_columns(draw):
 def test_numeric_stats_match_numpy(col, integer):
     "Statistics on every row and ranks of the sample are the same whichever route computes them (bincount, or sorted halves merged)."
     from scipy.stats import rankdata
-    from mlworkflow.eda import _numeric_stats
+    from mlworkflow.stats import _numeric_stats
     x, insample = col
     integer = integer and bool(np.all(np.isnan(x) | (x == np.round(x))))
     idx, rest = np.flatnonzero(insample), np.flatnonzero(~insample)
@@ -177,7 +177,7 @@ def test_numeric_stats_match_numpy(col, integer):
 
 
 def test_duplicates_and_correlations_match_pandas():
-    from mlworkflow.eda import _codes, _corr, _count_duplicates
+    from mlworkflow.stats import _codes, _corr, _count_duplicates
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"a": rng.integers(0, 3, 400), "b": rng.choice(["x", "y", None], 400), "c": rng.integers(0, 2, 400) * 0.5,
                        "d": rng.normal(size=400)})
