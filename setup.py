@@ -14,8 +14,8 @@ py_versions = "3.11 3.12 3.13".split()
 lic = licenses[cfg["license"].lower()]
 min_python = cfg["min_python"]
 requirements = cfg.get("requirements", "").split()
-extras = {name: cfg.get(f"{name}_requirements", "").split() for name in ("explain", "serve", "sql", "boost", "tune", "text", "dev")}
-extras["all"] = sorted({r for name in ("explain", "serve", "sql", "boost") for r in extras[name]})
+extras = {name: cfg.get(f"{name}_requirements", "").split() for name in ("explain", "serve", "sql", "boost", "tune", "text", "dask", "dev")}
+extras["all"] = sorted({r for name in ("explain", "serve", "sql", "boost", "dask") for r in extras[name]})
 extras["dev"] = extras["all"] + extras["dev"]
 
 setuptools.setup(

@@ -332,9 +332,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("bundle")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    b = sub.add_parser("score", help="score a CSV/Parquet file with a bundle, in chunks")
+    b = sub.add_parser("score", help="score a CSV/Parquet file with a bundle, in chunks, or on a Dask cluster with --dask")
     b.add_argument("bundle"); b.add_argument("src"); b.add_argument("dst")
     b.add_argument("--chunksize", type=int, default=10_000)
+    b.add_argument("--dask", action="store_true", help="score partitions on a Dask cluster into the Parquet folder DST; SRC may be "
+                   "a folder or a glob of files (needs mlworkflow[dask])")
+    b.add_argument("--scheduler", help="with --dask: address of a running Dask scheduler (default: a LocalCluster for this call)")
+    b.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
     i = sub.add_parser("init", help="write the demo configuration to FILE, to edit")
     i.add_argument("file")
     return ap
@@ -356,8 +360,13 @@ def main(argv=None) -> int:
             serve(args.bundle, host=args.host, port=args.port)
             return 0
         if args.command == "score":
-            from mlworkflow.deployment import score_batch
-            print(score_batch(args.bundle, args.src, args.dst, chunksize=args.chunksize))
+            from mlworkflow.batch import score_batch, score_dask
+            if args.scheduler and not args.dask: raise ValueError("--scheduler goes with --dask")
+            if not args.dask: print(score_batch(args.bundle, args.src, args.dst, chunksize=args.chunksize, overwrite=args.overwrite))
+            elif args.scheduler is None: print(score_dask(args.bundle, args.src, args.dst, overwrite=args.overwrite))
+            else:
+                from distributed import Client
+                with Client(args.scheduler, timeout="10s") as client: print(score_dask(args.bundle, args.src, args.dst, client=client, overwrite=args.overwrite))
             return 0
         if args.command == "init":
             p = Path(args.file)

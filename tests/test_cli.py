@@ -123,6 +123,25 @@ def test_score_command_scores_every_row(demo_run, tmp_path):
     assert scored.probability.between(0, 1).all()
 
 
+def test_score_command_on_dask(demo_run, tmp_path):
+    "`mlw score --dask`: a folder of CSV partitions scored on a LocalCluster into a Parquet folder, every row once."
+    pytest.importorskip("distributed")
+    import pandas as pd
+    _, run = demo_run
+    rows = load_churn().sample(600, random_state=3).drop(columns=["Churn"])
+    (tmp_path / "in").mkdir()
+    for i in range(3): rows.iloc[i * 200:(i + 1) * 200].to_csv(tmp_path / "in" / f"part{i}.csv", index=False)
+    res = mlw("score", run / "bundle", tmp_path / "in", tmp_path / "scored", "--dask")
+    assert res.returncode == 0, res.stderr
+    assert "600 rows in, 600 out, 0 failed" in res.stdout and "3 partitions" in res.stdout
+    scored = pd.read_parquet(tmp_path / "scored").sort_values(["partition", "row"])
+    assert scored.customerID.tolist() == rows.customerID.tolist()
+    res = mlw("score", run / "bundle", tmp_path / "in", tmp_path / "scored", "--dask")
+    assert res.returncode == 2 and "exists; pass overwrite=True" in res.stderr
+    res = mlw("score", run / "bundle", tmp_path / "in", tmp_path / "x.csv", "--scheduler", "tcp://127.0.0.1:1")
+    assert res.returncode == 2 and "--scheduler goes with --dask" in res.stderr
+
+
 def test_score_command_names_a_missing_bundle(tmp_path):
     res = mlw("score", tmp_path / "nobundle", tmp_path / "in.csv", tmp_path / "out.csv")
     assert res.returncode == 2 and "nobundle" in res.stderr
