@@ -24,10 +24,11 @@ from .data import fingerprint, infer_schema, load_churn, read_data
 from .deployment import load_bundle, save_bundle
 from .eda import profile
 from .features import feature_lineage
-from .evaluation import choose_threshold, evaluate_test, predict_scores
+from .evaluation import choose_threshold, predict_scores
 from .monitoring import drift_report
 from .preprocessing import deduplicate, split_data
 from .problem import CHURN_TOML, Problem
+from .report import evaluate_test
 from .training import select_model
 
 # %% auto #0
