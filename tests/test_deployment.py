@@ -15,8 +15,8 @@ from sklearn.pipeline import make_pipeline
 
 import mlworkflow.deployment as dep
 from mlworkflow.data import SchemaError, infer_schema, load_churn
-from mlworkflow.deployment import (Bundle, BundleError, create_app, load_bundle, save_bundle, score_batch,
-                                   write_dockerfile)
+from mlworkflow.batch import score_batch
+from mlworkflow.deployment import Bundle, BundleError, create_app, load_bundle, save_bundle, write_dockerfile
 from mlworkflow.preprocessing import make_preprocessor
 from mlworkflow.problem import churn_problem
 
