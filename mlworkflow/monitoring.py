@@ -11,7 +11,7 @@ import io
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
@@ -22,6 +22,7 @@ from scipy import stats
 
 from .data import Schema
 from .deployment import Bundle, load_bundle
+from .eda import _PALETTE, _svg, _svg_bars, _svg_hist
 from .problem import Problem, compute_metric, metric_input, verdict
 
 # %% auto #0
@@ -55,7 +56,16 @@ def _numeric_drift(ref: pd.Series, cur: pd.Series, bins: int) -> dict:
         return np.append(counts, n_missing) / max(n, 1)
     psi = _psi(shares(rv, r.isna().sum(), len(r)), shares(cv, c.isna().sum(), len(c)))
     ks = stats.ks_2samp(rv, cv) if len(rv) and len(cv) else None
-    return {"kind": "numeric", "psi": psi, "test": "ks", "statistic": None if ks is None else float(ks.statistic),
+    dist = None
+    both = np.concatenate([rv, cv])
+    both = both[np.isfinite(both)]
+    if len(both):                                             # shared equal-width bins over the central 98% of both; tails fall in the end bins
+        lo, hi = np.quantile(both, [0.01, 0.99])
+        lo, hi = (lo, hi) if hi > lo else (both.min(), both.max())
+        e = np.linspace(lo, hi, 21) if hi > lo else np.array([lo, hi])
+        count = lambda v: np.bincount(np.clip(np.searchsorted(e, v[np.isfinite(v)], side="right") - 1, 0, len(e) - 2), minlength=len(e) - 1).tolist()
+        dist = {"edges": e.tolist(), "reference": count(rv), "current": count(cv)}
+    return {"dist": dist, "kind": "numeric", "psi": psi, "test": "ks", "statistic": None if ks is None else float(ks.statistic),
             "p_value": None if ks is None else float(ks.pvalue), "reference": float(np.mean(rv)) if len(rv) else None,
             "current": float(np.mean(cv)) if len(cv) else None, "unseen_share": 0.0,
             "missing_reference": float(r.isna().mean()), "missing_current": float(c.isna().mean())}
@@ -71,13 +81,26 @@ def _categorical_drift(ref: pd.Series, cur: pd.Series) -> dict:
     rc, cc = r.value_counts().reindex(cats, fill_value=0).to_numpy(), c.value_counts().reindex(cats, fill_value=0).to_numpy()
     psi = _psi(rc / max(len(r), 1), cc / max(len(c), 1))
     keep = (rc + cc) > 0
+    dist = {"labels": [x for x, k in zip(cats, keep) if k], "reference": rc[keep].tolist(), "current": cc[keep].tolist()}
     chi = stats.chi2_contingency(np.vstack([rc[keep], cc[keep]])) if keep.sum() > 1 and len(r) and len(c) else None
-    return {"kind": "categorical", "psi": psi, "test": "chi2", "statistic": None if chi is None else float(chi.statistic),
+    return {"dist": dist, "kind": "categorical", "psi": psi, "test": "chi2", "statistic": None if chi is None else float(chi.statistic),
             "p_value": None if chi is None else float(chi.pvalue), "reference": r_mode, "current": c_mode,
             "unseen_share": float((c == "(unseen)").mean()) if len(c) else 0.0,
             "missing_reference": float(ref.isna().mean()), "missing_current": float(cur.isna().mean())}
 
 # %% ../nbs/08_monitoring.ipynb #cc4b8576
+def _svg_pairs(labels, a, b, title: str, w: int = 190, top: int = 8) -> str:
+    "Shares of the `top` largest categories, two thin bars each: `a` (reference, blue) over `b` (current, orange)."
+    sa, sb = np.asarray(a, float) / max(float(np.sum(a)), 1.0), np.asarray(b, float) / max(float(np.sum(b)), 1.0)
+    order = np.argsort(-(sa + sb), kind="stable")[:top]
+    hi, lw, body = max(float(np.max(np.r_[sa, sb])), 1e-12), 70, []
+    for j, i in enumerate(order):
+        y, lab = 1 + j * 11, str(labels[i])
+        body.append(f'<text x="{lw - 3}" y="{y + 8}" font-size="8" text-anchor="end">{html.escape(lab if len(lab) <= 12 else lab[:11] + "…")}</text>'
+                    f'<rect x="{lw}" y="{y}" width="{sa[i] / hi * (w - lw - 2):.1f}" height="4.5" fill="{_PALETTE[0]}"><title>reference {sa[i]:.1%}</title></rect>'
+                    f'<rect x="{lw}" y="{y + 5}" width="{sb[i] / hi * (w - lw - 2):.1f}" height="4.5" fill="{_PALETTE[1]}"><title>current {sb[i]:.1%}</title></rect>')
+    return _svg(w, len(order) * 11 + 2, title, "".join(body))
+
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
@@ -94,6 +117,7 @@ class DriftReport:
     table: pd.DataFrame     # one row per feature, most drifted first
     n_reference: int
     n_current: int
+    distributions: dict = field(default_factory=dict, repr=False)   # feature -> counts of reference and current on shared bins or categories
 
     @property
     def drifted(self) -> list: return self.table.index[self.table.severity != "none"].tolist()
@@ -106,7 +130,7 @@ class DriftReport:
 
     def to_dict(self) -> dict:
         return {"n_reference": self.n_reference, "n_current": self.n_current, "severity": self.severity, "drifted": self.drifted,
-                "features": _records(self.table.reset_index())}
+                "features": _records(self.table.reset_index()), "distributions": self.distributions}
 
     def plot(self, ax=None):
         "Bar chart of PSI per feature with the moderate and major lines; returns the axes."
@@ -119,26 +143,40 @@ class DriftReport:
         ax.set_title(f"Drift: {self.n_current} rows vs {self.n_reference} reference rows", fontsize=10)
         return ax
 
-    def _html_table(self) -> str:
+    def _html_table(self, charts: bool = True) -> str:
         t = self.table.copy()
         for c in ("psi", "statistic"): t[c] = t[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
         t["p_value"] = t.p_value.map(lambda v: "" if pd.isna(v) else f"{v:.2g}")
         for c in ("reference", "current"): t[c] = t[c].map(lambda v: f"{v:.4g}" if isinstance(v, float) else html.escape(str(v)))
         t["severity"] = t.severity.map(lambda s: f"<span class='{s}'>{s}</span>")
         cols = ["kind", "psi", "severity", "test", "p_value", "reference", "current", "unseen_share"]
+        if charts:
+            t["distribution"] = [self._chart(f) for f in t.index]
+            cols.append("distribution")
+        t.index = [html.escape(str(f)) for f in t.index]
         return t[cols].to_html(escape=False, float_format=lambda v: f"{v:.3f}", classes="mlw", border=0)
 
+    def _chart(self, feature) -> str:
+        "Reference (blue) against current (orange): overlaid histograms for numbers, paired bars of shares for categories."
+        d = self.distributions.get(feature)
+        if d is None: return ""
+        if "edges" in d: return _svg_hist(d["edges"], {"reference": d["reference"], "current": d["current"]}, f"{feature}: reference vs current", w=150, h=38)
+        return _svg_pairs(d["labels"], d["reference"], d["current"], f"{feature}: share of rows, reference vs current")
+
     def _repr_html_(self):
-        return f"{_CSS}<div class='mlw'><p><b>Drift</b> ({self.n_current} rows vs {self.n_reference} reference rows): {html.escape(self.summary())}</p>{self._html_table()}</div>"
+        return (f"{_CSS}<div class='mlw'><p><b>Drift</b> ({self.n_current} rows vs {self.n_reference} reference rows): {html.escape(self.summary())}; "
+                f"distributions: <span style='color:{_PALETTE[0]}'>&#9632;</span> reference, <span style='color:{_PALETTE[1]}'>&#9632;</span> current</p>{self._html_table()}</div>")
 
     def __repr__(self): return f"DriftReport({self.summary()})"
 
     def save_html(self, path) -> Path:
-        "Write a standalone HTML page (the PSI chart embedded as PNG)."
-        img = _png(self.plot().figure)
+        "Write a standalone HTML page: PSI per feature against the moderate and major lines, and the table with each feature's reference and current distributions (inline SVG)."
+        t = self.table
+        bars = _svg_bars(t.index, t.psi, "PSI per feature (moderate from 0.1, major from 0.25)", w=360, fmt=lambda v: f"{v:.3f}",
+                         colors=[{"none": "#7a9", "moderate": "#e90", "major": "#c33"}[s] for s in t.severity])
         path = Path(path)
-        path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Drift report</title></head><body>"
-                        f"{self._repr_html_()}<img alt='PSI per feature' src='data:image/png;base64,{img}'></body></html>")
+        path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Drift report</title></head><body style='font-family:sans-serif'>"
+                        f"{bars}{self._repr_html_()}</body></html>")
         return path
 
 def _kinds(reference, current, schema, columns) -> dict:
@@ -159,15 +197,16 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, schema: Schema 
     for name, df in (("reference", reference), ("current", current)):
         if not isinstance(df, pd.DataFrame): raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
         if len(df) == 0: raise ValueError(f"the {name} data is empty")
-    rows = {}
+    rows, dists = {}, {}
     for c, kind in _kinds(reference, current, schema, columns).items():
         rows[c] = _numeric_drift(reference[c], current[c], bins) if kind == "numeric" else _categorical_drift(reference[c], current[c])
+        if (d := rows[c].pop("dist")) is not None: dists[c] = d
     t = pd.DataFrame.from_dict(rows, orient="index")
     t.index.name = "feature"
     t["severity"] = t.psi.map(_severity)
     t = t.sort_values("psi", ascending=False)
     return DriftReport(t[["kind", "psi", "severity", "test", "statistic", "p_value", "reference", "current", "unseen_share",
-                          "missing_reference", "missing_current"]], len(reference), len(current))
+                          "missing_reference", "missing_current"]], len(reference), len(current), dists)
 
 # %% ../nbs/08_monitoring.ipynb #6db9cc40
 _FAST = {"recall", "precision", "accuracy", "f1"}

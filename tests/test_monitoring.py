@@ -71,8 +71,13 @@ def test_drift_uses_the_schema_and_reports(tmp_path):
     d = json.loads(json.dumps(r.to_dict()))
     assert d["severity"] == "major" and d["features"][0]["feature"] == "MonthlyCharges"
     page = r.save_html(tmp_path / "drift.html").read_text()
-    assert "data:image/png;base64," in page and "MonthlyCharges" in page
-    assert "<table" in r._repr_html_()
+    assert "MonthlyCharges" in page and "<script" not in page
+    assert page.count("<svg") == 1 + len(r.table)                   # the PSI bars, and each feature's two distributions
+    dm = r.distributions["MonthlyCharges"]                          # counted on shared bins, every non-missing row
+    assert (sum(dm["reference"]), sum(dm["current"])) == (3500, len(cur)) and len(dm["edges"]) == 21
+    dc = r.distributions["Contract"]
+    assert sum(dc["reference"]) == 3500 and "Month-to-month" in dc["labels"]
+    assert "<table" in r._repr_html_() and d["distributions"]["Contract"] == dc
 
 
 def test_drift_bad_input():
