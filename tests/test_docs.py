@@ -200,6 +200,20 @@ def test_report_page_in_browser(browser, base_url, built):
     assert any("SHAP" in i["label"] for i in imgs), "no SHAP plot (by alt text or caption) on the report page"
 
 
+def test_eda_page_shows_the_profile_charts(browser, base_url, built):
+    "The 02 page shows the churn profile: its seaborn figures, and the profile page's inline SVG chart of every column."
+    _check_page(browser, base_url, built, _page_for(built, "02_eda.ipynb"), min_images=4)
+    page, _, _ = _open(browser, base_url + _page_for(built, "02_eda.ipynb").href)
+    try:
+        boxes = page.eval_on_selector_all("svg[role=img]", "els => els.map(e => {const r = e.getBoundingClientRect();"
+                                          " return {w: r.width, h: r.height, t: e.querySelector('title').textContent}})")
+    finally:
+        page.context.close()
+    charted = [b for b in boxes if b["t"].endswith(("histogram of every row", "most frequent values"))]
+    assert len(charted) == 20, [b["t"] for b in charted]          # 21 churn columns, all but the customerID identifier
+    assert all(b["w"] > 100 and b["h"] > 10 for b in charted), charted
+
+
 def test_every_chapter_page_in_browser(browser, base_url, built):
     "Every chapter page loads with all its images (the report page is checked in detail above)."
     for src in built["site"].sidebar_sources():
