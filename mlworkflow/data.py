@@ -5,13 +5,15 @@
 # %% ../nbs/01_data.ipynb #5c67a902
 from __future__ import annotations
 
+import datetime
 import hashlib
 import importlib.resources
 import json
+import math
 import re
 import sqlite3
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -183,7 +185,8 @@ def _text_looks(samples: dict) -> dict:
         if samples[c].astype(str).str.contains(_DATE_CHARS).all() and _as_dates(samples[c])[2] == 0: looks[c] = "date"
     return looks
 
-def _jsonable(v):
+def _scalar(v):
+    "A numpy scalar as the Python one, a Timestamp as ISO text; the value itself is kept (an infinite bound stays infinite)."
     if isinstance(v, (np.integer,)): return int(v)
     if isinstance(v, (np.floating,)): return float(v)
     if isinstance(v, (np.bool_,)): return bool(v)
@@ -215,7 +218,7 @@ def _infer_column(name, s: pd.Series, max_categories: int, seen=None, look=None)
         if notna is None: notna = s.notna().to_numpy()
         missing = n - int(notna.sum())
     spec = dict(name=name, dtype=dtype, missing=missing, note=note)
-    def constant(): return ColumnSpec(kind="constant", role="ignore", categories=[str(_jsonable(v)) for v in s.dropna().iloc[:1]], **spec)
+    def constant(): return ColumnSpec(kind="constant", role="ignore", categories=[str(_scalar(v)) for v in s.dropna().iloc[:1]], **spec)
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         v = x[~nan] if nan.any() else x
         if len(v) == 0: return constant()
@@ -227,8 +230,8 @@ def _infer_column(name, s: pd.Series, max_categories: int, seen=None, look=None)
         if isinstance(s.dtype, np.dtype) and s.dtype == np.float64 and lo != 0 and hi != 0: return ColumnSpec(kind="numeric", min=float(lo), max=float(hi), **spec)
         if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":       # pandas' min of numpy ints is numpy's
             a = s.to_numpy()
-            return ColumnSpec(kind="numeric", min=_jsonable(a.min()), max=_jsonable(a.max()), **spec)
-        return ColumnSpec(kind="numeric", min=_jsonable(s.min()), max=_jsonable(s.max()), **spec)
+            return ColumnSpec(kind="numeric", min=_scalar(a.min()), max=_scalar(a.max()), **spec)
+        return ColumnSpec(kind="numeric", min=_scalar(s.min()), max=_scalar(s.max()), **spec)
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         if s.nunique() <= 1: return constant()
         if pd.api.types.is_bool_dtype(s): return ColumnSpec(kind="boolean", categories=[False, True], **spec)
@@ -292,6 +295,26 @@ class ValidationReport:
         return "\n".join([head] + [f"  {p}" for p in self.problems])
 
     __repr__ = __str__
+
+# %% ../nbs/01_data.ipynb #950eab8a
+def _jsonable(o, strict: bool = False):
+    "`o` as plain JSON data: numpy/pandas values to Python, NaN and infinities to None, dates to ISO text, tables to records."
+    if o is None or isinstance(o, (str, bool)): return o
+    if isinstance(o, (int, np.integer)): return int(o)
+    if isinstance(o, (float, np.floating)): return float(o) if math.isfinite(o) else None
+    if isinstance(o, np.bool_): return bool(o)
+    if isinstance(o, dict): return {str(k): _jsonable(v, strict) for k, v in o.items()}
+    if isinstance(o, pd.DataFrame): return [_jsonable(r, strict) for r in o.to_dict("records")]
+    if isinstance(o, np.ndarray) and o.ndim == 0: return _jsonable(o[()], strict)
+    if isinstance(o, (list, tuple, set, frozenset, np.ndarray, pd.Series, pd.Index)): return [_jsonable(v, strict) for v in o]
+    if o is pd.NaT or o is pd.NA: return None
+    if isinstance(o, (datetime.date, datetime.time)): return o.isoformat()   # pd.Timestamp and datetime too
+    if isinstance(o, np.datetime64): return _jsonable(pd.Timestamp(o), strict)
+    if isinstance(o, Path): return str(o)
+    if hasattr(o, "to_dict") and not isinstance(o, type): return _jsonable(o.to_dict(), strict)
+    if is_dataclass(o) and not isinstance(o, type): return {f.name: _jsonable(getattr(o, f.name), strict) for f in fields(o)}
+    if strict: raise TypeError(f"cannot write a value of type {type(o).__name__} as JSON: convert it to text, numbers, lists or dicts first")
+    return str(o)
 
 # %% ../nbs/01_data.ipynb #e8f22404
 def _check_values(spec: ColumnSpec, s: pd.Series):
@@ -412,7 +435,7 @@ class Schema:
     def save(self, path) -> Path:
         "Write the schema as JSON to `path`."
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=_jsonable))
+        path.write_text(json.dumps(self.to_dict(), indent=1, default=lambda o: _jsonable(o, strict=True)))
         return path
 
     @classmethod

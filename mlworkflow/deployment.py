@@ -28,7 +28,7 @@ import sklearn
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from .data import Schema, SchemaError
+from .data import Schema, SchemaError, _jsonable
 from .problem import Problem
 
 # %% auto #0
@@ -51,16 +51,6 @@ def _sha256(path, chunk=1 << 20) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""): h.update(block)
     return h.hexdigest()
-
-def _jsonable(o):
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, (pd.Timestamp, datetime)): return o.isoformat()
-    if isinstance(o, pd.DataFrame): return o.to_dict("records")
-    if isinstance(o, (pd.Series, np.ndarray)): return o.tolist()
-    if isinstance(o, (set, frozenset, tuple)): return list(o)
-    if isinstance(o, Path): return str(o)
-    if hasattr(o, "to_dict"): return o.to_dict()
-    raise TypeError(f"cannot store a {type(o).__name__} in bundle.json")
 
 def _py(v): return v.item() if isinstance(v, np.generic) else v
 
@@ -119,7 +109,7 @@ def save_bundle(path, pipeline, problem: Problem, schema: Schema, threshold: flo
                 "positive_label": problem.positive_label, "negative_label": negative, "features": features,
                 "versions": _versions(), "files": {f: _sha256(tmp / f) for f in files},
                 "metrics": metrics or {}, "lineage": lineage, "run": manifest or {}}
-        (tmp / "bundle.json").write_text(json.dumps(meta, indent=1, default=_jsonable))
+        (tmp / "bundle.json").write_text(json.dumps(_jsonable(meta, strict=True), indent=1, allow_nan=False))   # strict: an unknown object is an error
         _replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -363,7 +353,7 @@ def create_app(bundle: Bundle | str | Path, *, monitor=None, max_rows: int = 10_
                           "uptime_s": round(time.time() - started, 1)}
 
     @app.get("/metadata")
-    def metadata(): return json.loads(json.dumps(b.metadata(), default=_jsonable))
+    def metadata(): return _jsonable(b.metadata(), strict=True)
 
     @app.get("/metrics")
     def metrics(): return stats.to_dict()

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .data import Schema, infer_schema
+from .data import Schema, _jsonable, infer_schema
 from .problem import Problem
 from .stats import (
     _Assoc, _NAN, _codes, _column_numbers, _corr, _count_duplicates, _cramers_v, _floats, _level_ranks, _oof_groups, _ranks, _row_hashes)
@@ -124,15 +123,6 @@ def _frame_html(df: pd.DataFrame, max_rows: int = 30, digits: int = 3) -> str:
 def _findings_frame(fs) -> pd.DataFrame:
     return pd.DataFrame([f.__dict__ for f in fs], columns=["severity", "check", "column", "evidence", "action"])
 
-def _plain(v):
-    if isinstance(v, pd.DataFrame): return json.loads(v.reset_index().to_json(orient="records", date_format="iso"))
-    if isinstance(v, dict): return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
-    if isinstance(v, Finding): return dict(v.__dict__)
-    if isinstance(v, (np.integer, np.floating)): return None if np.isnan(v) else v.item()
-    if isinstance(v, float) and np.isnan(v): return None
-    return v
-
 @dataclass
 class Profile:
     "A target-aware profile of a table (made by `profile`)."
@@ -236,11 +226,11 @@ class Profile:
         return path
 
     def to_dict(self) -> dict:
-        "Plain JSON-able data (no sample rows)."
-        return _plain({"problem": self.problem.name, "n_rows": self.n_rows, "seconds": self.seconds, "changes": self.changes,
-                       "columns": self.columns, "balance": self.balance, "association": self.association,
-                       "correlations": self.correlations, "warnings": self.warnings, "leakage": self.leakage, "bias": self.bias,
-                       "distributions": self.distributions})
+        "Plain JSON-able data (no sample rows); each table as records, its index (column names, labels) kept as a column."
+        return _jsonable({"problem": self.problem.name, "n_rows": self.n_rows, "seconds": self.seconds, "changes": self.changes,
+                          "columns": self.columns.reset_index(), "balance": self.balance.reset_index(),
+                          "association": self.association.reset_index(), "correlations": {k: m.reset_index() for k, m in self.correlations.items()},
+                          "warnings": self.warnings, "leakage": self.leakage, "bias": self.bias.reset_index(), "distributions": self.distributions})
 
     def __repr__(self):
         return (f"Profile({self.problem.name!r}: {self.n_rows} rows x {len(self.columns)} columns, "

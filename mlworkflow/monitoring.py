@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from .data import Schema
+from .data import Schema, _jsonable
 from .deployment import Bundle, load_bundle
 from .eda import _PALETTE, _svg, _svg_bars, _svg_hist
 from .problem import Problem, compute_metric, metric_input, verdict
@@ -106,9 +105,6 @@ def _png(fig) -> str:
     fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode()
 
-def _records(df: pd.DataFrame) -> list:
-    return json.loads(df.to_json(orient="records"))
-
 _CSS = "<style>.mlw td,.mlw th{padding:2px 8px;text-align:right}.mlw .major,.mlw .fail{color:#b00;font-weight:bold}.mlw .moderate,.mlw .inconclusive{color:#b60}</style>"
 
 @dataclass
@@ -129,8 +125,8 @@ class DriftReport:
         return f"{len(self.drifted)} of {len(self.table)} features drifted" + (f" ({'; '.join(parts)})" if parts else "")
 
     def to_dict(self) -> dict:
-        return {"n_reference": self.n_reference, "n_current": self.n_current, "severity": self.severity, "drifted": self.drifted,
-                "features": _records(self.table.reset_index()), "distributions": self.distributions}
+        return _jsonable({"n_reference": self.n_reference, "n_current": self.n_current, "severity": self.severity, "drifted": self.drifted,
+                          "features": self.table.reset_index(), "distributions": self.distributions})
 
     def plot(self, ax=None):
         "Bar chart of PSI per feature with the moderate and major lines; returns the axes."
@@ -274,8 +270,8 @@ class PerformanceHistory:
     def __repr__(self): return f"PerformanceHistory({len(self.table)} periods, {len(self.alerts)} failing)\n{self.table}"
 
     def to_dict(self) -> dict:
-        return {"criteria": [str(c) for c in self.problem.criteria], "periods": _records(self.table.reset_index().astype({"period": str})),
-                "alerts": self.alerts}
+        return _jsonable({"criteria": [str(c) for c in self.problem.criteria], "periods": self.table.reset_index().astype({"period": str}),
+                          "alerts": self.alerts})
 
     def plot(self, metric: str | None = None, ax=None):
         "The metric per period with its 95 % interval and the criterion's threshold; returns the axes."

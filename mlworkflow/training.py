@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import html
-import math
 import pickle
 import time
 import warnings
@@ -32,7 +31,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
-from .data import Schema, infer_schema
+from .data import Schema, _jsonable, infer_schema
 from .preprocessing import SCALE_SENSITIVE_FAMILIES, make_preprocessor
 from .problem import INTERPRETABLE_FAMILIES, LOWER_IS_BETTER, METRICS, Problem, compute_metric, metric_input
 
@@ -271,16 +270,6 @@ def _start_simple(pool: list, sign, alpha, min_gain) -> tuple:
     return inc, notes, pv
 
 # %% ../nbs/05_training.ipynb #1d78c040
-def _jsonable(o):
-    if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
-    if isinstance(o, (bool, np.bool_)): return bool(o)
-    if isinstance(o, (int, np.integer)): return int(o)
-    if isinstance(o, (float, np.floating)): return None if not math.isfinite(o) else float(o)
-    if o is None or isinstance(o, str): return o
-    return repr(o)
-
-
 @dataclass
 class Selection:
     "What `select_model` found: the leaderboard, the winner (fitted on all training rows) and why it won."
@@ -295,9 +284,8 @@ class Selection:
 
     def to_dict(self) -> dict:
         "JSON-ready record for the run manifest: CV, search space, every trial, the winner's parameters, seeds, the leaderboard."
-        lb = self.leaderboard.reset_index().astype(object).where(lambda d: d.notna(), None)
         return _jsonable({"best": {"name": self.best_name, "family": self.best_family, "params": self.best_params},
-                          "objective": self.objective, "reasons": self.reasons, **self.info, "leaderboard": lb.to_dict("records")})
+                          "objective": self.objective, "reasons": self.reasons, **self.info, "leaderboard": self.leaderboard.reset_index()})
 
     def summary(self) -> pd.DataFrame:
         "The leaderboard's key columns: objective mean and spread, costs, status and reason."

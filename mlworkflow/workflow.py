@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import fingerprint, infer_schema, load_churn, read_data
+from .data import _jsonable, fingerprint, infer_schema, load_churn, read_data
 from .deployment import load_bundle, save_bundle
 from .eda import profile
 from .features import feature_lineage
@@ -242,19 +242,10 @@ def run_workflow(config: RunConfig | str | Path | None = None, out="mlw-runs", *
     manifest["timings_s"] = pr.times
     manifest["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     res = RunResult(folder, rep.verdict, manifest, prof, sel, thr, rep, drift)
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, default=_json_default))
+    (folder / "manifest.json").write_text(json.dumps(_jsonable(manifest), indent=1, allow_nan=False))
     (folder / "report.html").write_text(_report_html(res, cfg, schema), encoding="utf-8")
     sel.leaderboard.to_csv(folder / "leaderboard.csv")
     return res
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)): return int(o)
-    if isinstance(o, (np.floating,)): return float(o)
-    if isinstance(o, (np.ndarray, pd.Index)): return o.tolist()
-    if isinstance(o, (Path, pd.Timestamp)): return str(o)
-    if isinstance(o, (set, frozenset, tuple)): return list(o)
-    if isinstance(o, pd.DataFrame): return o.astype(object).where(o.notna(), None).to_dict("records")
-    return str(o)
 
 def _latency_p95_ms(bundle, X: pd.DataFrame, seed: int, n: int = 50) -> float:
     "p95 of single-row prediction latency through the saved bundle, as the service sees it."
