@@ -61,6 +61,15 @@ def _chunks(path: Path, kind: str, chunksize: int):
     else:
         for batch in _pyarrow().parquet.ParquetFile(path).iter_batches(batch_size=chunksize): yield batch.to_pandas()
 
+def _scored(df: pd.DataFrame, keep: list, labels, proba, errs, start: int = 0) -> pd.DataFrame:
+    "Output rows for the scored input `df`: row numbers from `start`, the `keep` columns, prediction, probability and error."
+    out = df[keep].reset_index(drop=True)
+    out.insert(0, "row", np.arange(start, start + len(df), dtype="int64"))
+    out["prediction"] = pd.Series(labels, dtype=object).astype("string")   # text even when every row failed: file schemas agree
+    out["probability"] = np.asarray(proba, dtype=float)
+    out["error"] = pd.Series(errs, dtype=object).astype("string")
+    return out
+
 def score_batch(bundle: Bundle | str | Path, src, dst, *, chunksize: int = 10_000, keep: list | None = None,
                 overwrite: bool = False) -> BatchResult:
     "Score the CSV/Parquet file `src` in chunks into `dst` (written atomically): one output row per input row, bad rows with an `error`."
@@ -81,10 +90,7 @@ def score_batch(bundle: Bundle | str | Path, src, dst, *, chunksize: int = 10_00
             if absent: raise SchemaError(f"{src}: column {absent[0]!r} (asked to keep) is missing")
             try: labels, proba, errs, chunk_notes = b._score_rows(chunk)
             except SchemaError as e: raise SchemaError(f"{src}: {e}") from None
-            out = chunk[keep].reset_index(drop=True)
-            out.insert(0, "row", np.arange(n, n + len(chunk)))
-            out["prediction"], out["probability"] = pd.Series(labels, dtype=object), proba
-            out["error"] = pd.Series(errs, dtype=object).astype("string")
+            out = _scored(chunk, keep, labels, proba, errs, start=n)
             bad = [(n + i, e) for i, e in enumerate(errs) if e is not None]
             n_bad, errors = n_bad + len(bad), (errors + bad)[:20]
             notes += [x for x in chunk_notes if x not in notes][:20]
@@ -133,11 +139,8 @@ def _score_partition(df: pd.DataFrame, path: str, model_sha: str, keep: list, fo
     b = _worker_bundle(path, model_sha)
     try: labels, proba, errs, notes = b._score_rows(df)
     except SchemaError as e: raise SchemaError(f"{src}, partition {i}: {e}") from None
-    out = df[keep].reset_index(drop=True)
-    out.insert(0, "row", np.arange(len(df), dtype="int64"))
+    out = _scored(df, keep, labels, proba, errs)
     out.insert(0, "partition", np.full(len(df), i, dtype="int64"))
-    out["prediction"], out["probability"] = pd.Series(labels, dtype=object).astype("string"), np.asarray(proba, dtype=float)
-    out["error"] = pd.Series(errs, dtype=object).astype("string")
     out.to_parquet(Path(folder) / f"part-{i:05d}.parquet", index=False)
     bad = [[i, r, e] for r, e in enumerate(errs) if e is not None]
     return pd.DataFrame({"partition": [i], "rows": [len(df)], "failed": [len(bad)], "errors": [json.dumps(bad[:20])], "notes": [json.dumps(notes[:20])]})
@@ -168,9 +171,10 @@ def score_dask(bundle: Bundle | str | Path, src, dst, *, client=None, keep: list
     if dst.exists() and not overwrite: raise FileExistsError(f"{dst} exists; pass overwrite=True to replace it")
     ddf, name = _read_dask(dd, src, blocksize)
     keep = list(b.problem.id_cols if keep is None else keep)
-    for c in [*keep, *b.features]:
-        if c not in ddf.columns:
-            raise SchemaError(f"{name}: column {c!r} is missing" + ("" if c in keep else f"; the model needs {len(b.features)} columns: {b.features}"))
+    gone = [c for c in keep if c not in ddf.columns]
+    if gone: raise SchemaError(f"{name}: column {gone[0]!r} is missing")
+    try: b._check(pd.DataFrame(columns=ddf.columns))             # the bundle's own column check, on the metadata alone
+    except SchemaError as e: raise SchemaError(f"{name}: {e}") from None
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}-{time.time_ns()}.tmp")
     tmp.mkdir()

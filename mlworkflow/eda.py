@@ -20,7 +20,7 @@ import seaborn as sns
 from .data import Schema, _jsonable, infer_schema
 from .problem import Problem
 from .stats import (
-    _Assoc, _NAN, _codes, _column_numbers, _corr, _count_duplicates, _cramers_v, _floats, _level_ranks, _oof_groups, _ranks, _row_hashes)
+    _Assoc, _NAN, _codes, _column_numbers, _corr, _count_duplicates, _cramers_v, _floats, _level_ranks, _oof_groups, _ranks, _row_hashes, _seconds)
 
 # %% auto #0
 __all__ = ['Finding', 'Profile', 'ProfileDisplay', 'profile']
@@ -301,7 +301,7 @@ def _distribution(s: pd.Series, kind: str, cnt: np.ndarray, labels, top: int = 1
     "What a column's chart draws, on every row: a histogram over time for dates, the `top` most frequent values (with the rest and the missing summed) for other non-numeric columns; None for identifiers."
     if kind == "identifier": return None
     if kind == "datetime":
-        x = (s - pd.Timestamp(0, tz=s.dt.tz)).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+        x = _seconds(s)
         x = x[np.isfinite(x)]
         if not len(x): return None
         counts, edges = np.histogram(x, bins=bins) if x.max() > x.min() else (np.array([len(x)]), np.array([x[0], x[0]]))
@@ -433,8 +433,7 @@ def _profile(df, problem, schema, groups, splits, cutoff, max_rows, leak_thresho
                 if k > len(labels): vals = np.append(vals, np.nan)
                 x = vals[scodes[c]]; r = _level_ranks(scodes[c], vals)
             else:
-                x = ((s.iloc[idx] - pd.Timestamp(0, tz=s.dt.tz)).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
-                     if spec.kind == "datetime" else _floats(s)[idx])
+                x = _seconds(s.iloc[idx]) if spec.kind == "datetime" else _floats(s)[idx]
                 r = _ranks(x)
             miss = np.isnan(x)
             if spec.kind in ("numeric", "boolean") and c not in ids: ranks[c] = (x, r)

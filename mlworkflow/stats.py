@@ -175,6 +175,10 @@ def _floats(s: pd.Series) -> np.ndarray:
     "A numeric column as floats, NaN where missing (a view, no copy, for float64 columns)."
     return s.to_numpy(dtype=float, na_value=np.nan)
 
+def _seconds(s: pd.Series) -> np.ndarray:
+    "A datetime column as seconds since 1970-01-01 UTC, NaN where missing."
+    return (s - pd.Timestamp(0, tz=s.dt.tz)).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+
 def _numeric_stats(x: np.ndarray, integer: bool = False, sample=None, bins: int = 24):
     """Statistics of a numeric column `x` (NaN = missing) on every row: distinct values, mean, std, quantiles, zeros and IQR
     outliers; and the values and average ranks of the sampled rows (`sample`: their positions and the other rows' positions;
